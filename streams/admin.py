@@ -1,0 +1,31 @@
+"""Creating tradewatch's topics (``tradewatch topics``): idempotent, with cleanup policies."""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.config import Config
+from streams.topics import TOPIC_SPECS
+
+
+async def create_topics(config: Config) -> list[str]:
+    """Create missing topics; return the names created (existing ones are left alone)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap_servers, client_id=f"{config.app_id}-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name=spec.name,
+                num_partitions=config.partitions,
+                replication_factor=config.replication,
+                topic_configs=spec.config(),
+            )
+            for spec in TOPIC_SPECS
+            if spec.name not in existing
+        ]
+        if missing:
+            await admin.create_topics(missing)
+        return [topic.name for topic in missing]
+    finally:
+        await admin.close()

@@ -1,0 +1,223 @@
+"""The Faust application: topics, the subject-state table and the agents.
+
+Two agents, read top to bottom:
+
+* ``intake`` reads the four input topics, validates each message (bad ones go to the
+  dead-letter topic with headers saying why) and forwards the decoded event to the internal
+  ``subject-inputs`` topic keyed by subject account — the re-keying that puts everything
+  about one account into one partition.
+* ``decide`` reads ``subject-inputs``, runs the detection core with the account's state
+  from the ``subject-state`` table, publishes the actions, then stores the new state.
+
+Following DESIGN.md's Faust pitfalls: ``concurrency=1`` everywhere, at-least-once delivery
+with deterministic action ids, every per-message failure caught and routed, no windowed
+tables (the core keeps its own event-time buckets), and Faust's web server disabled (our own
+server in :mod:`streams.web` exposes only /metrics and health).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import faust
+from faust.serializers import codecs
+
+from streams import metrics, topics
+from streams.config import Config
+from streams.core.engine import Detector
+from streams.core.events import Tick
+from streams.core.state import CASE_STATES, SubjectState
+from streams.decode import DecodeError, DecodeLimits, decode_input
+from streams.intake import check_event_time
+from streams.publisher import ActionPublisher, dead_letter_headers
+from streams.wire import decode_event, encode_event
+
+log = logging.getLogger("tradewatch")
+
+
+class SubjectStateCodec(codecs.Codec):
+    """Table values are SubjectState objects in memory and compact JSON in the changelog."""
+
+    def _dumps(self, obj: SubjectState) -> bytes:
+        return obj.to_bytes()
+
+    def _loads(self, s: bytes) -> SubjectState:
+        return SubjectState.from_bytes(s)
+
+
+codecs.register("subject_state", SubjectStateCodec())
+
+
+@dataclass
+class Tradewatch:
+    """The pieces of a running worker, for the CLI, the web server and tests."""
+
+    app: faust.App
+    config: Config
+    detector: Detector
+    publisher: ActionPublisher
+    table: faust.Table
+    ready: bool = False
+
+
+def create_app(config: Config) -> Tradewatch:
+    policy = config.policy
+    app = faust.App(
+        config.app_id,
+        broker=config.faust_broker,
+        store=config.store,
+        datadir=str(config.data_dir),
+        topic_partitions=config.partitions,
+        topic_replication_factor=config.replication,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        table_standby_replicas=0,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        stream_wait_empty=False,
+    )
+    raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    inputs = app.topic(*topics.INPUT_TOPICS, **raw)
+    subject_inputs = app.topic(
+        f"{config.app_id}-{topics.SUBJECT_INPUTS}", internal=True, partitions=config.partitions, **raw
+    )
+    table = app.Table(
+        topics.SUBJECT_STATE_TABLE,
+        default=None,
+        partitions=config.partitions,
+        key_type=bytes,
+        key_serializer="raw",
+        value_serializer="subject_state",
+    )
+    detector = Detector(policy)
+    publisher = ActionPublisher(app, policy, log)
+    limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
+    tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table)
+    metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode, "source": policy.source})
+
+    @app.agent(inputs, concurrency=1)
+    async def intake(stream):
+        async for event in stream.events():
+            message = event.message
+            started = time.perf_counter()
+            metrics.LAST_EVENT_TIMESTAMP.labels(message.topic).set(time.time())
+            try:
+                decoded = decode_input(message.topic, message.value, limits)
+                check_event_time(decoded, time.time(), config.max_future_skew_s)
+            except DecodeError as error:
+                metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
+                metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
+                await publisher.dead_letter(message, dead_letter_headers(message, error.reason, error.message))
+                continue
+            except Exception as error:  # a bug must not acknowledge-and-lose the message
+                log.exception("intake failed on %s[%s]@%s", message.topic, message.partition, message.offset)
+                metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
+                metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
+                headers = dead_letter_headers(message, "internal_error", type(error).__name__)
+                await publisher.dead_letter(message, headers)
+                continue
+            await app.producer.send(
+                subject_inputs.get_topic_name(),
+                decoded.subject_account.encode(),
+                encode_event(decoded, message.timestamp),
+                None,
+                None,
+                None,
+            )
+            metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
+
+    @app.agent(subject_inputs, concurrency=1)
+    async def decide(stream):
+        async for event in stream.events():
+            message = event.message
+            started = time.perf_counter()
+            account = message.key
+            core_event, produced_at = decode_event(message.value)
+            previous = table.get(account)
+            case_before = _case_state(previous)  # the core mutates the stored state in place
+            state, outcome = detector.process(previous, core_event)
+            if isinstance(core_event, Tick) and not outcome.actions:
+                table[account] = state
+                continue
+            source = _source_topic(core_event)
+            if outcome.duplicate:
+                metrics.EVENTS_CONSUMED.labels(source, "duplicate").inc()
+                continue
+            metrics.EVENTS_CONSUMED.labels(source, "valid").inc()
+            for code in outcome.hits:
+                metrics.SIGNAL_HITS.labels(code).inc()
+            for action in outcome.actions:
+                await publisher.publish(action, produced_at)
+            _track_case_change(case_before, state)
+            table[account] = state
+            metrics.EVENT_PROCESSING.labels("decide").observe(time.perf_counter() - started)
+
+    if config.tick_seconds > 0:
+
+        @app.timer(config.tick_seconds)
+        async def tick() -> None:
+            """Advance quiet accounts with a pending deadline to the wall clock."""
+            now = time.time()
+            for key, state in list(table.items()):
+                case = state.case if state is not None else None
+                if case is not None and case.deadline is not None and case.deadline <= now and state.clock < now:
+                    await subject_inputs.send(key=key, value=encode_event(Tick(state.account_id, now), None))
+
+    @app.timer(config.lag_interval_s)
+    async def measure_lag() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - not known before the first fetch
+                continue
+            if highwater is None:
+                continue
+            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - no public accessor
+            position = committed if committed is not None else 0
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+
+    @app.on_rebalance_complete.connect
+    async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
+        _recount_open_cases(table)
+
+    return tw
+
+
+_SOURCE_TOPIC = {
+    "Post": topics.POSTS,
+    "MiniProgramEvent": topics.MINI_PROGRAM_EVENTS,
+    "Qualification": topics.QUALIFICATIONS,
+    "Appeal": topics.APPEALS,
+    "Tick": "tick",
+}
+
+
+def _source_topic(event: object) -> str:
+    return _SOURCE_TOPIC[type(event).__name__]
+
+
+def _case_state(state: SubjectState | None) -> str | None:
+    return state.case.state if state is not None and state.case is not None else None
+
+
+def _track_case_change(before: str | None, state: SubjectState) -> None:
+    after = _case_state(state)
+    if before != after:
+        if before:
+            metrics.OPEN_CASES.labels(before).dec()
+        if after:
+            metrics.OPEN_CASES.labels(after).inc()
+
+
+def _recount_open_cases(table: faust.Table) -> None:
+    counts = dict.fromkeys(CASE_STATES, 0)
+    for state in table.values():
+        current = _case_state(state)
+        if current:
+            counts[current] += 1
+    for name, count in counts.items():
+        metrics.OPEN_CASES.labels(name).set(count)

@@ -1,0 +1,190 @@
+"""The one configuration object: ``TRADEWATCH_*`` environment variables, checked at start.
+
+Every setting is declared once in ``SETTINGS`` (name, default, meaning); the README's
+configuration table is written from the same list. A bad value stops the process at start
+with the variable's name and what is allowed, instead of failing later inside Kafka code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Callable, Mapping
+
+from streams.core.policy import MODES, Policy, PolicyError, load_policy
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS = (
+    Setting("TRADEWATCH_BROKER", "kafka://127.0.0.1:9092", "Kafka bootstrap servers, comma-separated host:port (kafka:// prefix optional)"),
+    Setting("TRADEWATCH_APP_ID", "tradewatch", "Faust app id = consumer group and prefix of internal topics"),
+    Setting("TRADEWATCH_PARTITIONS", "8", "partitions of every topic tradewatch creates; upper bound on useful workers"),
+    Setting("TRADEWATCH_REPLICATION", "1", "replication factor of topics tradewatch creates"),
+    Setting("TRADEWATCH_STORE", "memory://", "table store: memory:// (state rebuilt from the changelog on start) or rocksdb:// (needs rocksdict)"),
+    Setting("TRADEWATCH_DATA_DIR", ".tradewatch-data", "directory for table state (RocksDB) and Faust's data"),
+    Setting("TRADEWATCH_METRICS_ADDR", "127.0.0.1:9464", "host:port serving /metrics, /healthz and /readyz (loopback by default)"),
+    Setting("TRADEWATCH_POLICY", "", "path to a policy TOML file; empty = the shipped default"),
+    Setting("TRADEWATCH_MODE", "", "override the policy's mode: enforce or shadow; empty = as the policy says"),
+    Setting("TRADEWATCH_TICK_SECONDS", "30", "wall-clock tick that advances quiet accounts' clocks so deadlines fire; 0 disables"),
+    Setting("TRADEWATCH_MAX_FUTURE_SKEW_SECONDS", "600", "inputs timed further than this ahead of the wall clock are rejected (they would move clocks)"),
+    Setting("TRADEWATCH_MAX_MESSAGE_BYTES", "1048576", "larger input messages go to the dead-letter topic unparsed"),
+    Setting("TRADEWATCH_MAX_JSON_DEPTH", "32", "deeper JSON nesting goes to the dead-letter topic unparsed"),
+    Setting("TRADEWATCH_LAG_INTERVAL_SECONDS", "15", "how often consumer lag is measured for the metric"),
+    Setting("TRADEWATCH_LOG_LEVEL", "info", "debug, info, warning or error"),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    broker: str
+    app_id: str
+    partitions: int
+    replication: int
+    store: str
+    data_dir: Path
+    metrics_host: str
+    metrics_port: int
+    policy: Policy
+    tick_seconds: float
+    max_future_skew_s: float
+    max_message_bytes: int
+    max_json_depth: int
+    lag_interval_s: float
+    log_level: str
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """host:port list without the kafka:// scheme (for aiokafka)."""
+        return ",".join(server.split("://", 1)[-1] for server in self.broker.split(","))
+
+    @property
+    def faust_broker(self) -> str:
+        return ";".join(f"kafka://{server}" for server in self.bootstrap_servers.split(","))
+
+
+def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Config:
+    """Read and check every setting. ``overrides`` (by env name) come from command-line flags."""
+    source = dict(os.environ if env is None else env)
+    source.update({key: value for key, value in overrides.items() if value is not None})
+    values = {s.env: source.get(s.env, s.default).strip() for s in SETTINGS}
+
+    def get(name: str, parse: Callable[[str], object], allowed: str):
+        raw = values[name]
+        try:
+            return parse(raw)
+        except (ValueError, TypeError):
+            raise ConfigError(f"{name}={raw!r} is not allowed: {allowed}") from None
+
+    broker = get("TRADEWATCH_BROKER", _broker, "comma-separated host:port, e.g. kafka://127.0.0.1:9092")
+    app_id = get("TRADEWATCH_APP_ID", _pattern(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}"), "letters, digits, . _ - (starting with a letter or digit)")
+    partitions = get("TRADEWATCH_PARTITIONS", _int_between(1, 1024), "an integer 1..1024")
+    replication = get("TRADEWATCH_REPLICATION", _int_between(1, 16), "an integer 1..16")
+    store = get("TRADEWATCH_STORE", _one_of("memory://", "rocksdb://"), "memory:// or rocksdb://")
+    host, port = get("TRADEWATCH_METRICS_ADDR", _host_port, "host:port with port 0..65535, e.g. 127.0.0.1:9464")
+    tick = get("TRADEWATCH_TICK_SECONDS", _float_between(0, 86400), "seconds 0..86400 (0 disables)")
+    skew = get("TRADEWATCH_MAX_FUTURE_SKEW_SECONDS", _float_between(0, 7 * 86400), "seconds 0..604800")
+    max_bytes = get("TRADEWATCH_MAX_MESSAGE_BYTES", _int_between(1024, 64 * 1024 * 1024), "an integer 1024..67108864")
+    max_depth = get("TRADEWATCH_MAX_JSON_DEPTH", _int_between(2, 512), "an integer 2..512")
+    lag_interval = get("TRADEWATCH_LAG_INTERVAL_SECONDS", _float_between(1, 3600), "seconds 1..3600")
+    log_level = get("TRADEWATCH_LOG_LEVEL", _one_of("debug", "info", "warning", "error"), "debug, info, warning or error")
+    mode = get("TRADEWATCH_MODE", _one_of("", *MODES), "enforce, shadow or empty")
+    if store == "rocksdb://":
+        try:
+            import rocksdict  # noqa: F401
+        except ImportError:
+            raise ConfigError("TRADEWATCH_STORE=rocksdb:// needs the rocksdict package: pip install 'tradewatch[rocksdb]'") from None
+    try:
+        policy = load_policy(values["TRADEWATCH_POLICY"] or None)
+        if mode:
+            policy = policy.with_mode(mode)
+    except PolicyError as exc:
+        raise ConfigError(f"TRADEWATCH_POLICY: {exc}") from None
+    return Config(
+        broker=broker,
+        app_id=app_id,
+        partitions=partitions,
+        replication=replication,
+        store=store,
+        data_dir=Path(values["TRADEWATCH_DATA_DIR"] or ".tradewatch-data"),
+        metrics_host=host,
+        metrics_port=port,
+        policy=policy,
+        tick_seconds=tick,
+        max_future_skew_s=skew,
+        max_message_bytes=max_bytes,
+        max_json_depth=max_depth,
+        lag_interval_s=lag_interval,
+        log_level=log_level,
+    )
+
+
+def config_field_names() -> list[str]:
+    return [f.name for f in fields(Config)]
+
+
+def _broker(raw: str) -> str:
+    servers = [part.strip() for part in raw.split(",") if part.strip()]
+    if not servers:
+        raise ValueError(raw)
+    for server in servers:
+        _host_port(server.split("://", 1)[-1])
+    return ",".join(servers)
+
+
+def _host_port(raw: str) -> tuple[str, int]:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(raw)
+    return host.strip("[]"), int(port)
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _one_of(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in allowed:
+            raise ValueError(raw)
+        return raw.lower()
+
+    return parse
+
+
+def _pattern(regex: str) -> Callable[[str], str]:
+    compiled = re.compile(regex)
+
+    def parse(raw: str) -> str:
+        if not compiled.fullmatch(raw):
+            raise ValueError(raw)
+        return raw
+
+    return parse

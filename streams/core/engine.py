@@ -1,0 +1,292 @@
+"""The detector: one input event + one subject's state -> new state, actions, signal hits.
+
+This is the policy state machine of DESIGN.md, in plain Python. The live Faust worker and
+``tradewatch replay`` both call :meth:`Detector.process`, which is why they decide alike.
+
+Per account, a case moves  (none) -> reminded -> suspended | closed,  or straight to
+suspended (fraud) or review (allowlisted subjects). Decisions depend on event time only:
+the subject clock is the largest event time seen, and a deadline that the clock jumps past
+is judged as of the deadline itself, before the event that moved the clock is counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.core.actions import (
+    CASE_CLOSED,
+    OFFICIAL_ACCOUNT,
+    MINI_PROGRAM,
+    QUALIFICATION_REMINDER,
+    REINSTATE,
+    REVIEW,
+    SUSPEND,
+    make_action_id,
+)
+from streams.core.behaviour import BehaviourParams, behaviour_signals
+from streams.core.counters import BUCKET_S
+from streams.core.events import (
+    WITHDRAWAL_REQUESTED,
+    Appeal,
+    InputEvent,
+    MiniProgramEvent,
+    Post,
+    Qualification,
+    Tick,
+)
+from streams.core.policy import FRAUD_CODES, TRADING_CODES, Policy
+from streams.core.scoring import Reason, Scores, score
+from streams.core.state import REMINDED, SUSPENDED, Case, QualificationView, SubjectState
+from streams.core.text_signals import TextMatcher
+from streams.core.timefmt import format_time
+
+MAX_TRADING_APPS = 50
+_TRADING = frozenset(TRADING_CODES) - {"primary_promotion"}
+_FRAUD = frozenset(FRAUD_CODES)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one event caused: actions to send (in order) and signal codes that hit."""
+
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    hits: list[str] = field(default_factory=list)
+    duplicate: bool = False
+    stale: bool = False
+
+
+def case_id_for(account_id: str, seq: int) -> str:
+    digest = hashlib.blake2b(f"{account_id}|{seq}".encode(), digest_size=10).hexdigest()
+    return f"case_{digest}"
+
+
+class Detector:
+    """Applies a :class:`Policy` to one subject at a time. Holds no per-subject state."""
+
+    def __init__(self, policy: Policy, matcher: TextMatcher | None = None) -> None:
+        self.policy = policy
+        self.matcher = matcher or TextMatcher.from_file(policy.vocabulary_path)
+        self.behaviour_params = BehaviourParams.from_mapping(policy.behaviour)
+
+    # ------------------------------------------------------------------ entry point
+    def process(self, state: SubjectState | None, event: InputEvent) -> tuple[SubjectState, Outcome]:
+        """Apply one event. ``state`` is mutated and returned (a new one when None)."""
+        if state is None:
+            state = SubjectState(account_id=event.subject_account)
+        outcome = Outcome()
+        at = event.event_time
+        if not isinstance(event, Tick):
+            if not state.recent_ids.check_and_add(event.event_id, at, self.policy.max_recent_event_ids):
+                outcome.duplicate = True
+                return state, outcome
+        if state.clock is None or at > state.clock:
+            self._fire_due_deadline(state, at, outcome)
+            state.clock = at
+            self._expire(state)
+        if state.clock - at >= self.policy.window_s and not isinstance(event, (Qualification, Appeal)):
+            outcome.stale = True  # older than the window: remembered as seen, never counted
+            return state, outcome
+
+        if isinstance(event, Post):
+            self._count_post(state, event, outcome)
+        elif isinstance(event, MiniProgramEvent):
+            self._count_mini_program_event(state, event, outcome)
+        elif isinstance(event, Qualification):
+            self._apply_qualification(state, event, outcome)
+        elif isinstance(event, Appeal):
+            self._apply_appeal(state, event, outcome)
+        self._evaluate(state, outcome)
+        return state, outcome
+
+    # ------------------------------------------------------------------ counting
+    def _count_post(self, state: SubjectState, post: Post, outcome: Outcome) -> None:
+        for hit in self.matcher.match(post.title, post.text):
+            # one post counts once per signal: repeating a word in a post is not more trading
+            self._count(state, hit.code, post.published_at, (post.event_id,), outcome)
+
+    def _count_mini_program_event(self, state: SubjectState, event: MiniProgramEvent, outcome: Outcome) -> None:
+        for hit in behaviour_signals(event, state.behaviour, self.behaviour_params):
+            self._count(state, hit.code, event.occurred_at, hit.evidence, outcome)
+            if hit.code in _TRADING:
+                state.trading_apps[event.app_id] = max(state.trading_apps.get(event.app_id, 0.0), event.occurred_at)
+                if len(state.trading_apps) > MAX_TRADING_APPS:
+                    oldest = min(state.trading_apps, key=lambda app: (state.trading_apps[app], app))
+                    del state.trading_apps[oldest]
+        if event.type == WITHDRAWAL_REQUESTED:
+            state.counters.add("withdrawal_requested", 1, event.occurred_at, (), self.policy.max_evidence)
+
+    def _count(self, state: SubjectState, code: str, at: float, evidence: tuple[str, ...], outcome: Outcome) -> None:
+        state.counters.add(code, 1, at, evidence, self.policy.max_evidence)
+        outcome.hits.append(code)
+        if state.first_trading_at is None and (code in _TRADING or code in _FRAUD):
+            state.first_trading_at = at
+
+    def _expire(self, state: SubjectState) -> None:
+        horizon = state.clock - self.policy.window_s
+        state.counters.expire(horizon)
+        state.recent_ids.expire(horizon)
+        state.behaviour.expire(state.clock, self.behaviour_params)
+        for app in [app for app, last in state.trading_apps.items() if last < horizon]:
+            del state.trading_apps[app]
+
+    # ------------------------------------------------------------------ inputs that are not signals
+    def _apply_qualification(self, state: SubjectState, event: Qualification, outcome: Outcome) -> None:
+        current = state.qualification
+        if current is not None and current.updated_at > event.updated_at:
+            return  # an older record of the compacted topic arriving late changes nothing
+        state.qualification = QualificationView(
+            event.status, event.licences, event.valid_until, event.updated_at, event.event_id
+        )
+        case = state.case
+        if case is not None and case.state == REMINDED and self._qualified(state, event.updated_at):
+            reason = Reason("qualification_verified", 0.0, 1, (event.event_id,))
+            self._close_case(state, case, reason, event.updated_at, outcome)
+
+    def _apply_appeal(self, state: SubjectState, appeal: Appeal, outcome: Outcome) -> None:
+        case = state.case
+        if appeal.outcome != "overturned" or case is None or case.state != SUSPENDED:
+            return
+        if appeal.action_id not in case.suspension_action_ids:
+            return
+        reason = (Reason("appeal_overturned", 0.0, 1, (appeal.appeal_id,)),)
+        for kind, subject_id in case.suspended_subjects:
+            self._emit(state, case, REINSTATE, kind, subject_id, reason, None, appeal.decided_at, outcome)
+        state.case = None
+        state.counting_since = appeal.decided_at  # the reviewed evidence never reopens a case
+
+    # ------------------------------------------------------------------ the state machine
+    def _fire_due_deadline(self, state: SubjectState, until: float, outcome: Outcome) -> None:
+        case = state.case
+        if case is None or case.state != REMINDED or case.deadline is None or case.deadline > until:
+            return
+        deadline = case.deadline
+        if self._qualified(state, deadline):
+            evidence = (state.qualification.event_id,) if state.qualification else ()
+            self._close_case(state, case, Reason("qualification_verified", 0.0, 1, evidence), deadline, outcome)
+            return
+        since = max(case.opened_at, deadline - self.policy.judge_window_s)
+        scores = self._scores(state, since, deadline)
+        if scores.trading >= self.policy.trading_suspend_threshold:
+            self._suspend_or_review(state, case, scores, scores.trading_reasons, deadline, outcome)
+        else:
+            self._close_case(state, case, Reason("trading_stopped", 0.0, 1, ()), deadline, outcome)
+
+    def _evaluate(self, state: SubjectState, outcome: Outcome) -> None:
+        clock = state.clock
+        start = clock - self.policy.window_s
+        if state.counting_since is not None:
+            start = max(start, state.counting_since)
+        case = state.case
+        if case is not None and case.state != REMINDED:
+            return  # suspended or under review: nothing stronger to say in this case
+        scores = self._scores(state, start, clock)
+        if scores.fraud >= self.policy.fraud_threshold:
+            case = case or self._open_case(state, clock)
+            reasons = scores.fraud_reasons + scores.trading_reasons
+            self._suspend_or_review(state, case, scores, reasons, clock, outcome)
+            return
+        if case is not None or scores.trading < self.policy.trading_reminder_threshold:
+            return
+        if self._qualified(state, clock):
+            return
+        if state.account_id in self.policy.allowlist:
+            if scores.trading >= self.policy.trading_suspend_threshold:
+                case = self._open_case(state, clock)
+                self._suspend_or_review(state, case, scores, scores.trading_reasons, clock, outcome)
+            return
+        case = self._open_case(state, clock)
+        case.state = REMINDED
+        case.deadline = self._deadline(clock)
+        self._emit(
+            state, case, QUALIFICATION_REMINDER, OFFICIAL_ACCOUNT, state.account_id,
+            scores.trading_reasons, scores, clock, outcome, deadline=case.deadline,
+        )
+
+    def _suspend_or_review(
+        self, state: SubjectState, case: Case, scores: Scores, reasons: tuple[Reason, ...], at: float, outcome: Outcome
+    ) -> None:
+        if state.account_id in self.policy.allowlist:
+            case.state = REVIEW
+            self._emit(state, case, REVIEW, OFFICIAL_ACCOUNT, state.account_id, reasons, scores, at, outcome)
+            return
+        case.state = SUSPENDED
+        case.deadline = None
+        subjects = [[OFFICIAL_ACCOUNT, state.account_id]]
+        subjects += [[MINI_PROGRAM, app] for app in sorted(state.trading_apps)]
+        case.suspended_subjects = subjects
+        for kind, subject_id in subjects:
+            self._emit(state, case, SUSPEND, kind, subject_id, reasons, scores, at, outcome)
+            case.suspension_action_ids.append(make_action_id(kind, subject_id, case.case_id, SUSPEND))
+
+    def _close_case(self, state: SubjectState, case: Case, reason: Reason, at: float, outcome: Outcome) -> None:
+        self._emit(state, case, CASE_CLOSED, OFFICIAL_ACCOUNT, state.account_id, (reason,), None, at, outcome)
+        state.case = None
+        state.counting_since = at
+
+    def _open_case(self, state: SubjectState, at: float) -> Case:
+        state.cases_opened += 1
+        case = Case(seq=state.cases_opened, case_id=case_id_for(state.account_id, state.cases_opened), state=REMINDED, opened_at=at)
+        state.case = case
+        return case
+
+    # ------------------------------------------------------------------ helpers
+    def _scores(self, state: SubjectState, start: float, end: float) -> Scores:
+        failures = state.counters.count("withdrawal_failure", start, end)
+        requested = state.counters.count("withdrawal_requested", start, end)
+        ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
+        return score(state.counters, self.policy, start, end, ratio)
+
+    def _qualified(self, state: SubjectState, at: float) -> bool:
+        q = state.qualification
+        if q is None or q.status != "verified":
+            return False
+        if q.valid_until is not None and q.valid_until <= at:
+            return False
+        return self.policy.required_licences.issubset(q.licences)
+
+    def _deadline(self, at: float) -> float:
+        campaign = self.policy.campaign_deadline
+        if campaign is not None and campaign > at:
+            return campaign
+        # whole hours keep the deadline on an evaluation-friendly boundary
+        grace_end = at + self.policy.grace_s
+        return float(int(-(-grace_end // BUCKET_S)) * BUCKET_S)
+
+    def _emit(
+        self,
+        state: SubjectState,
+        case: Case,
+        action: str,
+        kind: str,
+        subject_id: str,
+        reasons: tuple[Reason, ...],
+        scores: Scores | None,
+        at: float,
+        outcome: Outcome,
+        deadline: float | None = None,
+    ) -> dict[str, Any] | None:
+        action_id = make_action_id(kind, subject_id, case.case_id, action)
+        if action_id in case.emitted:
+            return None
+        case.emitted.append(action_id)
+        if scores is None:
+            scores = self._scores(state, at - self.policy.window_s, at)
+        record: dict[str, Any] = {
+            "action_id": action_id,
+            "action": action,
+            "subject": {"kind": kind, "id": subject_id},
+            "account_id": state.account_id,
+            "case_id": case.case_id,
+            "reasons": [reason.to_dict() for reason in reasons],
+            "trading_score": scores.trading,
+            "fraud_score": scores.fraud,
+            "policy_version": self.policy.version,
+            "mode": self.policy.mode,
+            "event_time": format_time(at),
+        }
+        if deadline is not None:
+            record["deadline"] = format_time(deadline)
+        outcome.actions.append(record)
+        return record

@@ -1,0 +1,85 @@
+"""Trading and fraud scores from weighted, saturating signal counts, with their reasons.
+
+score = 1 - exp(-sum(weight * min(count, cap))): each signal adds evidence with diminishing
+returns, no single noisy signal can run away (the cap), and a reviewer can recompute a score
+from the reasons printed on the action.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from streams.core.counters import SignalCounters
+from streams.core.policy import Policy, Weight
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    weight: float
+    count: int
+    evidence: tuple[str, ...]
+
+    @property
+    def contribution(self) -> float:
+        return self.weight * self.count
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "weight": self.weight, "count": self.count, "evidence": list(self.evidence)}
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    trading: float
+    fraud: float
+    trading_reasons: tuple[Reason, ...]
+    fraud_reasons: tuple[Reason, ...]
+
+
+def saturating_score(reasons: tuple[Reason, ...]) -> float:
+    total = sum(reason.weight * reason.count for reason in reasons)
+    return round(1.0 - math.exp(-total), 6)
+
+
+def _reasons(
+    counters: SignalCounters, weights: Mapping[str, Weight], start: float, end: float, max_evidence: int
+) -> list[Reason]:
+    reasons = []
+    for code, weight in weights.items():
+        count = counters.count(code, start, end)
+        if count <= 0 or weight.weight <= 0:
+            continue
+        capped = min(count, weight.cap)
+        reasons.append(Reason(code, weight.weight, capped, tuple(counters.evidence_ids(code, start, end, max_evidence))))
+    return reasons
+
+
+def score(
+    counters: SignalCounters,
+    policy: Policy,
+    start: float,
+    end: float,
+    withdrawal_ratio: tuple[int, float] | None = None,
+) -> Scores:
+    """Scores over the event-time range (start, end].
+
+    ``withdrawal_ratio`` is (failed withdrawals, failed/requested) in the same window, or None.
+    """
+    trading = _reasons(counters, policy.trading_weights, start, end, policy.max_evidence)
+    fraud = _reasons(counters, policy.fraud_weights, start, end, policy.max_evidence)
+    ratio_weight = policy.fraud_weights.get("withdrawal_failure_ratio")
+    if withdrawal_ratio is not None and ratio_weight is not None:
+        failures, ratio = withdrawal_ratio
+        if failures >= policy.withdrawal_min_failures and ratio >= policy.withdrawal_min_ratio:
+            evidence = tuple(counters.evidence_ids("withdrawal_failure", start, end, policy.max_evidence))
+            fraud.append(Reason("withdrawal_failure_ratio", ratio_weight.weight, 1, evidence))
+    trading.sort(key=lambda r: (-r.contribution, r.code))
+    fraud.sort(key=lambda r: (-r.contribution, r.code))
+    return Scores(
+        trading=saturating_score(tuple(trading)),
+        fraud=saturating_score(tuple(fraud)),
+        trading_reasons=tuple(trading),
+        fraud_reasons=tuple(fraud),
+    )

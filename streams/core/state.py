@@ -1,0 +1,129 @@
+"""Everything tradewatch remembers about one subject account, and its compact encoding.
+
+One ``SubjectState`` per official account lives in a changelog-backed Faust table (live) or
+a dict (replay). It is bounded: counters expire by event time, event-id memory is capped,
+and a quiet account encodes to a few hundred bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.core.behaviour import BehaviourMemory
+from streams.core.counters import RecentEventIds, SignalCounters
+
+# Case states
+REMINDED = "reminded"
+SUSPENDED = "suspended"
+REVIEW = "review"
+CASE_STATES = (REMINDED, SUSPENDED, REVIEW)
+
+
+@dataclass(slots=True)
+class Case:
+    """One episode of suspicion: opened by a reminder, fraud or review; ended by a close."""
+
+    seq: int
+    case_id: str
+    state: str
+    opened_at: float
+    deadline: float | None = None
+    emitted: list[str] = field(default_factory=list)  # action ids already emitted in this case
+    suspended_subjects: list[list[str]] = field(default_factory=list)  # [[kind, id], ...]
+    suspension_action_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "case_id": self.case_id,
+            "state": self.state,
+            "opened_at": self.opened_at,
+            "deadline": self.deadline,
+            "emitted": self.emitted,
+            "suspended": self.suspended_subjects,
+            "suspension_ids": self.suspension_action_ids,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Case":
+        return cls(
+            seq=data["seq"],
+            case_id=data["case_id"],
+            state=data["state"],
+            opened_at=data["opened_at"],
+            deadline=data.get("deadline"),
+            emitted=list(data.get("emitted", ())),
+            suspended_subjects=[list(pair) for pair in data.get("suspended", ())],
+            suspension_action_ids=list(data.get("suspension_ids", ())),
+        )
+
+
+@dataclass(slots=True)
+class QualificationView:
+    status: str
+    licences: tuple[str, ...]
+    valid_until: float | None
+    updated_at: float
+    event_id: str
+
+
+@dataclass(slots=True)
+class SubjectState:
+    account_id: str
+    clock: float | None = None
+    counters: SignalCounters = field(default_factory=SignalCounters)
+    behaviour: BehaviourMemory = field(default_factory=BehaviourMemory)
+    recent_ids: RecentEventIds = field(default_factory=RecentEventIds)
+    qualification: QualificationView | None = None
+    case: Case | None = None
+    cases_opened: int = 0
+    counting_since: float | None = None  # signals before this no longer open a case
+    trading_apps: dict[str, float] = field(default_factory=dict)  # mini programs that carried trading
+    first_trading_at: float | None = None
+
+    def to_bytes(self) -> bytes:
+        data: dict[str, Any] = {"a": self.account_id, "c": self.clock}
+        if self.counters.buckets or self.counters.evidence:
+            data["n"] = self.counters.to_dict()
+        if not self.behaviour.is_empty():
+            data["b"] = self.behaviour.to_dict()
+        if self.recent_ids.seen:
+            data["r"] = self.recent_ids.to_list()
+        if self.qualification is not None:
+            q = self.qualification
+            data["q"] = [q.status, list(q.licences), q.valid_until, q.updated_at, q.event_id]
+        if self.case is not None:
+            data["k"] = self.case.to_dict()
+        if self.cases_opened:
+            data["o"] = self.cases_opened
+        if self.counting_since is not None:
+            data["s"] = self.counting_since
+        if self.trading_apps:
+            data["t"] = self.trading_apps
+        if self.first_trading_at is not None:
+            data["f"] = self.first_trading_at
+        return orjson.dumps(data)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "SubjectState":
+        data = orjson.loads(raw)
+        state = cls(account_id=data["a"], clock=data.get("c"))
+        if "n" in data:
+            state.counters = SignalCounters.from_dict(data["n"])
+        if "b" in data:
+            state.behaviour = BehaviourMemory.from_dict(data["b"])
+        if "r" in data:
+            state.recent_ids = RecentEventIds.from_list(data["r"])
+        if "q" in data:
+            status, licences, valid_until, updated_at, event_id = data["q"]
+            state.qualification = QualificationView(status, tuple(licences), valid_until, updated_at, event_id)
+        if "k" in data:
+            state.case = Case.from_dict(data["k"])
+        state.cases_opened = data.get("o", 0)
+        state.counting_since = data.get("s")
+        state.trading_apps = dict(data.get("t", {}))
+        state.first_trading_at = data.get("f")
+        return state

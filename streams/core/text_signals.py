@@ -1,0 +1,486 @@
+"""Text signals: which trading or fraud cues a post's title and body carry.
+
+The vocabulary is data (``streams/data/vocabulary.toml``); this module only normalises text,
+finds every vocabulary term and pattern in ONE regex pass, and applies the context rules that
+keep news, regulators, compliance notices and other markets from ever scoring. Weights and
+thresholds belong to the scorer: a :class:`TextHit` only says which code matched, how often,
+and with which terms (for the explanation in an enforcement action).
+
+Context rules, in the order they are applied (each is tunable in the vocabulary's
+``[settings]``):
+
+1. **Negation** (``negators`` before a term, ``trailing_negators`` after it). A compliance
+   notice uses the same words as a trading post, with the opposite meaning: "本平台不开放二级
+   市场，严禁私下交易". A negator cancels the signal terms that follow it in the same clause
+   within ``negation_window`` characters; a trailing negator ("二级市场暂不开放", "resale is not
+   supported") cancels the terms that precede it in the same clause within
+   ``trailing_negation_window``. Clauses end at 。！？；，,!?; and line breaks, so
+   "二级市场已开放，不要错过" still counts (and "不要错过" is listed under ``neutral``, which
+   absorbs phrases that contain a negator but negate nothing). ``business_contact`` cues
+   ("商务合作", "客服") cancel a following contact handle the same way: every account lists one
+   for business enquiries, which is not an off-platform trade.
+2. **Collectible context and other markets.** 二级市场, 溢价, 转卖 are everyday words in stock
+   commentary, second-hand shops, art auctions, ticket resale and game-skin trading. A signal
+   with scope ``near`` counts only if the nearest collectible-context term (数字藏品, NFT, 上链
+   ...) lies within ``context_window`` characters AND no other-market term (A股, 二手, 门票 ...)
+   lies as close or closer: the nearer object decides what is being traded, and a tie goes to
+   "not collectibles" because a false accusation is worse than a miss. Scope ``post`` uses the
+   same comparison without the distance limit (USDT settlement or a buy-back promise anywhere
+   in a collectibles post is a signal). A post with no collectible context at all never counts.
+3. **Reporting and regulation.** A news story about the March 2022 suspensions uses every
+   trading word. If the post reads as reporting, ALL its signals are cancelled. To stop a
+   trading platform from buying a pass with one "监管" or a boilerplate "风险提示", reporting
+   has to dominate: the score (distinct reporting cues, each counting ``reporting_title_weight``
+   when it appears in the title, because a headline frames the whole post) must reach
+   ``reporting_min_score`` AND ``reporting_ratio`` times the number of distinct trading terms
+   that survived rules 1–2. Distinct terms, not repetitions, so stuffing one word does not
+   help. A post that carries a concrete contact handle or wallet address (a pattern marked
+   ``solicits``) never gets the pass: news and regulators do not print a way to pay someone.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import tomllib
+import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+TEXT_SIGNAL_CODES: tuple[str, ...] = (
+    "trading_venue",
+    "price_speculation",
+    "off_platform_trade",
+    "crypto_settlement",
+    "split_ownership",
+    "fraud_promise",
+    "fraud_aftermath",
+    "primary_promotion",
+)
+
+DEFAULT_VOCABULARY_PATH = Path(__file__).resolve().parent.parent / "data" / "vocabulary.toml"
+
+# Context lists (top-level keys of the vocabulary) and what they do; see the module docstring.
+COLLECTIBLE = "collectible_context"
+REPORTING = "reporting_context"
+NEGATOR = "negators"
+TRAILING_NEGATOR = "trailing_negators"
+OTHER_MARKET = "other_markets"
+NEUTRAL = "neutral"
+BUSINESS_CONTACT = "business_contact"
+CONTEXT_LISTS: tuple[str, ...] = (
+    COLLECTIBLE, REPORTING, NEGATOR, TRAILING_NEGATOR, OTHER_MARKET, NEUTRAL, BUSINESS_CONTACT,
+)
+_SIGNAL_ROLES = frozenset(TEXT_SIGNAL_CODES)
+_ROLES = _SIGNAL_ROLES | frozenset(CONTEXT_LISTS)
+_SCOPES = ("near", "post")
+# Codes whose distinct terms weigh against reporting cues (promotion is allowed business).
+_TRADING_WEIGHT_CODES = frozenset(TEXT_SIGNAL_CODES) - {"primary_promotion"}
+
+_DEFAULT_SETTINGS: dict[str, float] = {
+    "context_window": 60,
+    "negation_window": 14,
+    "trailing_negation_window": 12,
+    "reporting_min_score": 3,
+    "reporting_title_weight": 2,
+    "reporting_ratio": 0.75,
+    "max_terms_per_hit": 5,
+}
+_INT_SETTINGS = frozenset({"context_window", "negation_window", "trailing_negation_window",
+                           "max_terms_per_hit"})
+_TOP_LEVEL_KEYS = frozenset(TEXT_SIGNAL_CODES) | frozenset(CONTEXT_LISTS) | {
+    "settings", "patterns", "version", "description"}
+
+
+@dataclass(frozen=True, slots=True)
+class TextHit:
+    """One signal code found in a post."""
+
+    code: str  # one of TEXT_SIGNAL_CODES
+    count: int  # counted (not cancelled) matches of this code in the post, >= 1
+    terms: tuple[str, ...]  # matched terms as written in the vocabulary, at most 5
+
+
+class VocabularyError(ValueError):
+    """The vocabulary is malformed; the message names the offending key."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation
+# ---------------------------------------------------------------------------------------------
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+# Clause breaks: they bound negation scope, so they are never removed as disguise separators.
+_BREAK_CHARS = "。！？；，,!?;\n"
+_INVISIBLE_RE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u20e3\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]+"
+)
+
+
+def _separator_class() -> str:
+    """A regex class of characters posters put inside words to hide them from filters.
+
+    Whitespace, punctuation (except clause breaks and 、), symbols and emoji: computed from
+    Unicode categories once, over the blocks where such characters live, so normalising stays
+    a few C-level regex passes instead of a per-character Python loop.
+    """
+    blocks = [(0x20, 0x7F), (0xA0, 0x2BFF), (0x2E00, 0x2E7F), (0x3000, 0x303F),
+              (0xFE10, 0xFE6F), (0xFF00, 0xFFEF), (0x1F000, 0x1FAFF)]
+    keep = set(_BREAK_CHARS) | {"、"}
+    members: list[int] = []
+    for low, high in blocks:
+        for cp in range(low, high + 1):
+            ch = chr(cp)
+            if ch in keep:
+                continue
+            cat = unicodedata.category(ch)
+            if cat[0] in "PSZ" or cat in ("Cf", "Co") or (ch.isspace() and ch != "\n"):
+                members.append(cp)
+    ranges: list[str] = []
+    start = prev = members[0]
+    for cp in members[1:] + [-1]:
+        if cp == prev + 1:
+            prev = cp
+            continue
+        ranges.append(re.escape(chr(start)) if start == prev
+                      else f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
+        start = prev = cp
+    return "[" + "".join(ranges) + "]"
+
+
+_SEP = _separator_class()
+# Separators between two Han characters, or between Han and a Latin letter/digit: "二 级 市 场",
+# "二*级", "数❤藏", "薇❤ abc123". Between two Latin words a space is meaningful and stays.
+_HAN_SEPARATOR_RE = re.compile(
+    f"(?<=[{_HAN}]){_SEP}+(?=[{_HAN}a-z0-9])|(?<=[a-z0-9]){_SEP}+(?=[{_HAN}])"
+)
+# Single Han characters split by commas: "二，级，市，场" (three or more, never a real sentence).
+_SPACED_HAN_RE = re.compile(f"(?<![{_HAN}])[{_HAN}](?:[，,、.。]+[{_HAN}]){{2,}}(?![{_HAN}])")
+# Single Latin letters/digits split by separators: "u s d t", "n.f.t".
+_SPACED_LATIN_RE = re.compile(f"(?<![a-z0-9])[a-z0-9](?:{_SEP}+[a-z0-9]){{2,}}(?![a-z0-9])")
+_NON_WORD_RE = re.compile(f"[^{_HAN}a-z0-9]+")
+_LATIN_HYPHEN_RE = re.compile(r"(?<=[a-z])[-_]+(?=[a-z])")
+_SPACES_RE = re.compile(r"[^\S\n]+")
+
+
+def _strip_non_word(match: re.Match[str]) -> str:
+    return _NON_WORD_RE.sub("", match.group())
+
+
+def normalise(text: str) -> str:
+    """Return the form all matching runs on.
+
+    NFKC (full-width → ASCII), lower case, invisible characters removed, curly apostrophes
+    straightened, disguise separators inside CJK words removed, letter-by-letter spellings
+    collapsed, hyphens inside English compounds turned into spaces ("buy-back" = "buy back"),
+    whitespace runs collapsed. Clause breaks (。，!? and line breaks) are kept.
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _INVISIBLE_RE.sub("", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = _HAN_SEPARATOR_RE.sub("", text)
+    text = _SPACED_HAN_RE.sub(_strip_non_word, text)
+    text = _SPACED_LATIN_RE.sub(_strip_non_word, text)
+    text = _LATIN_HYPHEN_RE.sub(" ", text)
+    return _SPACES_RE.sub(" ", text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary compilation
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What one literal term or pattern means: the roles it plays and how to show it."""
+
+    display: str
+    roles: frozenset[str]
+    solicits: bool = False
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _trie_regex(terms: list[str]) -> str:
+    """One regex for many literals, factored as a trie so each position costs one branch per
+    character instead of one per term; greedy, so the longest term at a position wins.
+    Terms ending in a Latin letter or digit must end at a word boundary ("no" not in "now")."""
+    root: dict[str, Any] = {}
+    for term in terms:
+        node = root
+        for ch in term:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict[str, Any], last_char: str) -> str:
+        branches = [re.escape(ch) + build(child, ch)
+                    for ch, child in sorted(node.items()) if ch != ""]
+        if "" in node:
+            end = "(?![a-z0-9])" if _is_word_char(last_char) else ""
+            return "(?:" + "|".join(branches + [end]) + ")" if branches else end
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return build(root, "")
+
+
+def _string_list(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise VocabularyError(f"{key}: must be a list of strings")
+    return value
+
+
+def _settings(raw: Any) -> dict[str, float]:
+    if raw is None:
+        return dict(_DEFAULT_SETTINGS)
+    if not isinstance(raw, Mapping):
+        raise VocabularyError("vocabulary.settings: must be a table")
+    settings = dict(_DEFAULT_SETTINGS)
+    for name, value in raw.items():
+        key = f"vocabulary.settings.{name}"
+        if name not in _DEFAULT_SETTINGS:
+            raise VocabularyError(f"{key}: unknown setting")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise VocabularyError(f"{key}: must be a non-negative number")
+        if name in _INT_SETTINGS and not isinstance(value, int):
+            raise VocabularyError(f"{key}: must be an integer")
+        settings[name] = value
+    if settings["max_terms_per_hit"] < 1:
+        raise VocabularyError("vocabulary.settings.max_terms_per_hit: must be at least 1")
+    return settings
+
+
+class TextMatcher:
+    """Finds text signals in posts with a compiled vocabulary; immutable and thread-safe."""
+
+    def __init__(self, regex: re.Pattern[str], literals: dict[str, _Entry],
+                 patterns: dict[str, _Entry], scopes: dict[str, str],
+                 settings: dict[str, float]) -> None:
+        self._regex = regex
+        self._literals = literals
+        self._patterns = patterns
+        self._scopes = scopes
+        self._settings = settings
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> "TextMatcher":
+        """Load a TOML vocabulary; a syntax error is reported as a VocabularyError."""
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise VocabularyError(f"vocabulary ({path}): invalid TOML: {exc}") from exc
+        return cls.from_mapping(data)
+
+    @classmethod
+    def default(cls) -> "TextMatcher":
+        """The vocabulary shipped with the package (loaded and compiled once per process)."""
+        return _default_matcher()
+
+    @classmethod
+    def from_mapping(cls, vocabulary: Mapping[str, Any]) -> "TextMatcher":
+        """Validate a parsed vocabulary and compile it into one regex."""
+        if not isinstance(vocabulary, Mapping):
+            raise VocabularyError("vocabulary: must be a table")
+        for name in vocabulary:
+            if name not in _TOP_LEVEL_KEYS:
+                raise VocabularyError(f"vocabulary.{name}: unknown key")
+        settings = _settings(vocabulary.get("settings"))
+
+        roles_by_term: dict[str, set[str]] = {}
+        display_by_term: dict[str, str] = {}
+
+        def add_terms(raw_terms: list[str], role: str, key: str) -> None:
+            for index, raw in enumerate(raw_terms):
+                term = normalise(raw).strip()
+                if not term:
+                    raise VocabularyError(f"{key}[{index}]: empty after normalisation")
+                roles_by_term.setdefault(term, set()).add(role)
+                display_by_term.setdefault(term, raw)
+
+        scopes: dict[str, str] = {}
+        for code in TEXT_SIGNAL_CODES:
+            table = vocabulary.get(code, {})
+            key = f"vocabulary.{code}"
+            if not isinstance(table, Mapping):
+                raise VocabularyError(f"{key}: must be a table with 'terms'")
+            for name in table:
+                if name not in ("terms", "scope"):
+                    raise VocabularyError(f"{key}.{name}: unknown key")
+            add_terms(_string_list(table.get("terms", []), f"{key}.terms"), code, f"{key}.terms")
+            scope = table.get("scope", "near")
+            if scope not in _SCOPES:
+                raise VocabularyError(f"{key}.scope: must be one of {', '.join(_SCOPES)}")
+            scopes[code] = scope
+
+        for role in CONTEXT_LISTS:
+            key = f"vocabulary.{role}"
+            add_terms(_string_list(vocabulary.get(role, []), key), role, key)
+
+        patterns: dict[str, _Entry] = {}
+        pattern_sources: list[str] = []
+        raw_patterns = vocabulary.get("patterns", [])
+        if not isinstance(raw_patterns, list):
+            raise VocabularyError("vocabulary.patterns: must be an array of tables")
+        for index, item in enumerate(raw_patterns):
+            key = f"vocabulary.patterns[{index}]"
+            if not isinstance(item, Mapping):
+                raise VocabularyError(f"{key}: must be a table")
+            name, role, source = item.get("name"), item.get("role"), item.get("regex")
+            solicits = item.get("solicits", False)
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise VocabularyError(f"{key}.name: must be a lower-case identifier")
+            if role not in _ROLES:
+                raise VocabularyError(f"{key}.role: must be a signal code or a context list")
+            if not isinstance(source, str) or not source:
+                raise VocabularyError(f"{key}.regex: must be a non-empty string")
+            if not isinstance(solicits, bool):
+                raise VocabularyError(f"{key}.solicits: must be true or false")
+            try:
+                compiled = re.compile(source)
+            except re.error as exc:
+                raise VocabularyError(f"{key}.regex: {exc}") from exc
+            if compiled.groupindex:
+                raise VocabularyError(f"{key}.regex: named groups are not allowed")
+            if compiled.match(""):
+                raise VocabularyError(f"{key}.regex: must not match the empty string")
+            group = f"p{index}"
+            patterns[group] = _Entry(name, frozenset({role}), solicits)
+            pattern_sources.append(f"(?P<{group}>{source})")
+
+        # A signal term that contains a collectible word ("藏品交易", "新系列") hides that word
+        # from the longest-first match, so it carries the collectible context itself.
+        collectible_terms = [t for t, roles in roles_by_term.items() if COLLECTIBLE in roles]
+        for term, roles in roles_by_term.items():
+            if (COLLECTIBLE not in roles and roles & _SIGNAL_ROLES
+                    and any(inner in term for inner in collectible_terms)):
+                roles.add(COLLECTIBLE)
+        literals = {term: _Entry(display_by_term[term], frozenset(roles))
+                    for term, roles in roles_by_term.items()}
+        latin_start = [t for t in literals if _is_word_char(t[0])]
+        other_start = [t for t in literals if not _is_word_char(t[0])]
+        branches = pattern_sources + [r"(?P<brk>[。！？；，,!?;\n]|\.(?=\s|$))"]
+        if latin_start:
+            branches.append("(?<![a-z0-9])" + _trie_regex(latin_start))
+        if other_start:
+            branches.append(_trie_regex(other_start))
+        return cls(re.compile("|".join(branches)), literals, patterns, scopes, settings)
+
+    # -----------------------------------------------------------------------------------------
+
+    def match(self, title: str, text: str) -> list[TextHit]:
+        """Signals in a post, in TEXT_SIGNAL_CODES order; empty for news, notices and
+        posts about other markets (see the module docstring for the rules)."""
+        title_norm = normalise(title or "")
+        joined = title_norm + "\n" + normalise(text or "")
+        title_end = len(title_norm)
+        settings = self._settings
+        negation_window = settings["negation_window"]
+        trailing_window = settings["trailing_negation_window"]
+
+        collectible_at: list[tuple[int, int]] = []  # spans, in text order
+        other_at: list[tuple[int, int]] = []
+        reporting_weight: dict[str, float] = {}
+        trailing: list[tuple[int, int]] = []  # (start, clause)
+        # candidate: [code, display, start, end, clause, alive, solicits]
+        candidates: list[list[Any]] = []
+        clause = 0
+        negated_until = business_until = -1
+        negated_clause = business_clause = -1
+
+        literals, patterns = self._literals, self._patterns
+        for found in self._regex.finditer(joined):
+            group = found.lastgroup
+            if group == "brk":
+                clause += 1
+                continue
+            entry = literals[found.group()] if group is None else patterns[group]
+            start, end = found.span()
+            for role in entry.roles:
+                if role in self._scopes:
+                    alive = not (negated_clause == clause and start <= negated_until)
+                    if alive and role == "off_platform_trade":
+                        alive = not (business_clause == clause and start <= business_until)
+                    candidates.append([role, entry.display, start, end, clause, alive,
+                                       entry.solicits])
+                elif role == COLLECTIBLE:
+                    collectible_at.append((start, end))
+                elif role == OTHER_MARKET:
+                    other_at.append((start, end))
+                elif role == NEGATOR:
+                    negated_clause, negated_until = clause, end + negation_window
+                elif role == TRAILING_NEGATOR:
+                    trailing.append((start, clause))
+                elif role == REPORTING:
+                    weight = settings["reporting_title_weight"] if start < title_end else 1
+                    if weight > reporting_weight.get(entry.display, 0):
+                        reporting_weight[entry.display] = weight
+                elif role == BUSINESS_CONTACT:
+                    business_clause, business_until = clause, end + negation_window
+                # NEUTRAL: matched only so that it absorbs the negator inside it.
+        if not candidates or not collectible_at:
+            return []
+
+        for neg_start, neg_clause in trailing:
+            for candidate in candidates:
+                if (candidate[4] == neg_clause and candidate[3] <= neg_start
+                        and neg_start - candidate[3] <= trailing_window):
+                    candidate[5] = False
+
+        window = settings["context_window"]
+        counted = [c for c in candidates
+                   if c[5] and self._in_collectible_context(c, collectible_at, other_at, window)]
+        if not counted:
+            return []
+
+        if reporting_weight and not any(c[6] for c in counted):
+            score = sum(reporting_weight.values())
+            trading_terms = {c[1] for c in counted if c[0] in _TRADING_WEIGHT_CODES}
+            if (score >= settings["reporting_min_score"]
+                    and score >= settings["reporting_ratio"] * len(trading_terms)):
+                return []
+
+        max_terms = int(settings["max_terms_per_hit"])
+        counts: dict[str, int] = {}
+        terms: dict[str, list[str]] = {}
+        for c in counted:
+            counts[c[0]] = counts.get(c[0], 0) + 1
+            shown = terms.setdefault(c[0], [])
+            if c[1] not in shown and len(shown) < max_terms:
+                shown.append(c[1])
+        return [TextHit(code, counts[code], tuple(terms[code]))
+                for code in TEXT_SIGNAL_CODES if code in counts]
+
+    def _in_collectible_context(self, candidate: list[Any],
+                                collectible_at: list[tuple[int, int]],
+                                other_at: list[tuple[int, int]], window: int) -> bool:
+        """Nearest collectible cue within reach and strictly nearer than any other market."""
+        start, end = candidate[2], candidate[3]
+        to_collectible = _gap_to_nearest(collectible_at, start, end)
+        if self._scopes[candidate[0]] == "near" and to_collectible > window:
+            return False
+        return to_collectible < _gap_to_nearest(other_at, start, end)
+
+
+def _gap_to_nearest(spans: list[tuple[int, int]], start: int, end: int) -> float:
+    """Characters between [start, end) and the closest of the ordered spans (inf if none)."""
+    if not spans:
+        return math.inf
+    index = bisect_left(spans, (start, -1))
+    best = math.inf
+    if index < len(spans):  # first span starting at or after the term
+        best = max(0, spans[index][0] - end)
+    if index > 0:  # last span starting before the term
+        best = min(best, max(0, start - spans[index - 1][1]))
+    return best
+
+
+@functools.cache
+def _default_matcher() -> TextMatcher:
+    return TextMatcher.from_file(DEFAULT_VOCABULARY_PATH)

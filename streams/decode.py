@@ -1,0 +1,330 @@
+"""Turn raw input messages into core events, or say precisely why not.
+
+This is the one gate between untrusted bytes and the detection core, shared by the live
+worker and ``tradewatch replay`` so both accept and reject exactly the same messages.
+The checks run cheapest first so a hostile message costs little: size, nesting depth,
+JSON (orjson, which also rejects invalid UTF-8, NaN and Infinity), then the topic's JSON
+Schema from ``schemas/`` (compiled once per topic with fastjsonschema), then time
+parsing. Every failure is a :class:`DecodeError` with a short stable ``reason`` for
+metrics and dead-letter headers; nothing else escapes, whatever the input.
+
+Optional input fields may be ``null``; that means the same as leaving them out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
+from pathlib import Path
+from typing import Any, Callable
+
+import fastjsonschema
+import orjson
+
+from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification
+from streams.core.timefmt import parse_time
+
+POSTS = "posts.v1"
+MINIPROGRAM_EVENTS = "miniprogram.events.v1"
+QUALIFICATIONS = "qualifications.v1"
+APPEALS = "enforcement.appeals.v1"
+ACTIONS = "enforcement.actions.v1"
+
+INPUT_TOPICS = (POSTS, MINIPROGRAM_EVENTS, QUALIFICATIONS, APPEALS)
+SCHEMA_NAMES = INPUT_TOPICS + (ACTIONS,)
+
+DECODE_REASONS = (
+    "too_large",
+    "too_deep",
+    "invalid_utf8",
+    "not_json",
+    "not_object",
+    "schema",
+    "bad_time",
+    "unknown_topic",
+)
+"""Every value :attr:`DecodeError.reason` can take (a bounded metric label set)."""
+
+_MAX_MESSAGE_CHARS = 300
+
+# RFC 3339 section 5.6, strictly: an offset is required and has a colon. fastjsonschema's
+# built-in date-time pattern also accepts "+0800", which RFC 3339 validators reject.
+# Whether the date exists (no 30 February) is left to parse_time.
+RFC3339_DATE_TIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})\Z"
+)
+
+# A JSON string literal (escapes included): what the precise depth scan ignores.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKETS = b"[]{}"
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
+# Opening brackets step the depth by +1, closing ones by -1 (0xFF as a signed byte).
+_DEPTH_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+
+
+class DecodeError(Exception):
+    """A message that cannot become an input event; never carries the message's text."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message[:_MAX_MESSAGE_CHARS]
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Bounds checked before parsing, so a hostile message cannot cost much."""
+
+    max_bytes: int = 1_048_576
+    max_depth: int = 32
+
+
+DEFAULT_LIMITS = DecodeLimits()
+
+
+def schema_dir() -> Path:
+    """Where the topic schemas live: ``<repo>/schemas``, else a copy in ``streams/_schemas``."""
+    package_dir = Path(__file__).resolve().parent
+    repo_schemas = package_dir.parent / "schemas"
+    if (repo_schemas / f"{POSTS}.schema.json").is_file():
+        return repo_schemas
+    bundled = package_dir / "_schemas"
+    if bundled.is_dir():
+        return bundled
+    return repo_schemas
+
+
+@lru_cache(maxsize=None)
+def _load_schema_cached(name: str) -> dict:
+    path = schema_dir() / f"{name}.schema.json"
+    return orjson.loads(path.read_bytes())
+
+
+def load_schema(name: str) -> dict:
+    """The JSON Schema of a topic, e.g. ``load_schema("posts.v1")`` (a fresh copy)."""
+    if name.endswith(".schema.json"):
+        name = name[: -len(".schema.json")]
+    # orjson round trip: a cheap deep copy, so callers cannot corrupt the cache.
+    return orjson.loads(orjson.dumps(_load_schema_cached(name)))
+
+
+_RFC3339_SHAPE = re.compile(RFC3339_DATE_TIME)
+
+
+def _is_existing_rfc3339_time(value: str) -> bool:
+    """Shape and calendar: for outputs, which have no later time-parsing stage."""
+    if not _RFC3339_SHAPE.match(value):
+        return False
+    try:
+        parse_time(value[:-1] + "Z" if value[-1] == "z" else value)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> Callable[[Any], Any]:
+    """fastjsonschema's generated validator for a topic, compiled once per process.
+
+    Inputs check only the time shape here (cheap regex); the builders parse the times
+    anyway and report an impossible date as ``bad_time``. Outputs check both.
+    """
+    date_time: Any = _is_existing_rfc3339_time if name == ACTIONS else RFC3339_DATE_TIME
+    return fastjsonschema.compile(_load_schema_cached(name), formats={"date-time": date_time})
+
+
+def decode_input(
+    topic: str, raw: bytes | str | dict, limits: DecodeLimits = DEFAULT_LIMITS
+) -> InputEvent:
+    """Decode one input message (bytes from Kafka, or a dict already parsed by replay)."""
+    try:
+        builder = _BUILDERS.get(topic)
+        if builder is None:
+            raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
+        document = raw if isinstance(raw, dict) else _parse(topic, raw, limits)
+        _validate(topic, document)
+        return builder(topic, document)
+    except DecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract is "DecodeError only"
+        raise DecodeError("schema", f"{topic}: {type(exc).__name__}") from None
+
+
+def validate_action(action: dict) -> None:
+    """Check an output action against enforcement.actions.v1 before it is sent."""
+    try:
+        _validate(ACTIONS, action)
+    except DecodeError as exc:
+        if exc.reason == "bad_time":
+            raise DecodeError("schema", exc.message) from None
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise DecodeError("schema", f"{ACTIONS}: {type(exc).__name__}") from None
+
+
+# --- byte stage -------------------------------------------------------------------------
+
+
+def _parse(topic: str, raw: Any, limits: DecodeLimits) -> dict:
+    if isinstance(raw, str):
+        if len(raw) > limits.max_bytes:
+            raise DecodeError("too_large", f"{topic}: more than {limits.max_bytes} bytes")
+        try:
+            raw = raw.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DecodeError("invalid_utf8", f"{topic}: text is not valid UTF-8") from None
+    elif isinstance(raw, (bytearray, memoryview)):
+        raw = bytes(raw)
+    elif not isinstance(raw, bytes):
+        raise DecodeError("not_json", f"{topic}: no value ({type(raw).__name__})")
+    if len(raw) > limits.max_bytes:
+        raise DecodeError("too_large", f"{topic}: more than {limits.max_bytes} bytes")
+    if raw.count(b"{") + raw.count(b"[") > limits.max_depth:
+        depth = nesting_depth(raw)
+        if depth > limits.max_depth:
+            raise DecodeError(
+                "too_deep", f"{topic}: nesting deeper than {limits.max_depth} levels"
+            )
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # Classify only on failure: the happy path pays for one UTF-8 check, orjson's.
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError("invalid_utf8", f"{topic}: value is not valid UTF-8") from None
+        raise DecodeError("not_json", f"{topic}: value is not JSON") from None
+    if not isinstance(document, dict):
+        raise DecodeError(
+            "not_object", f"{topic}: value is a JSON {_json_kind(document)}, not an object"
+        )
+    return document
+
+
+def nesting_depth(raw: bytes) -> int:
+    """The deepest bracket nesting of a JSON text, ignoring brackets inside strings.
+
+    Linear and loop-free in Python (regex, translate, accumulate run in C), so a
+    100,000-deep message is rejected in milliseconds without recursion.
+    """
+    without_strings = _JSON_STRING.sub(b"", raw)
+    unterminated = without_strings.find(b'"')
+    if unterminated >= 0:  # the rest is inside a string that never closes
+        without_strings = without_strings[:unterminated]
+    steps = without_strings.translate(None, _NOT_BRACKETS).translate(_DEPTH_STEP)
+    if not steps:
+        return 0
+    signed = memoryview(steps).cast("b")
+    return max(0, max(accumulate(signed)))
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return "number"
+
+
+# --- schema stage -----------------------------------------------------------------------
+
+
+def _validate(topic: str, document: Any) -> None:
+    try:
+        _validator(topic)(document)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        # exc.message names the field path and the rule, never the offending value.
+        reason = "bad_time" if exc.rule == "format" else "schema"
+        raise DecodeError(reason, f"{topic}: {exc.message}") from None
+
+
+# --- building the core's dataclasses ----------------------------------------------------
+
+
+def _time(topic: str, document: dict, field: str) -> float:
+    value = document[field]
+    if value[-1] == "z":  # RFC 3339 allows a lower-case "z"; fromisoformat does not
+        value = value[:-1] + "Z"
+    try:
+        return parse_time(value)
+    except (ValueError, OverflowError):
+        raise DecodeError("bad_time", f"{topic}: data.{field} is not a valid time") from None
+
+
+def _optional_time(topic: str, document: dict, field: str) -> float | None:
+    if document.get(field) is None:
+        return None
+    return _time(topic, document, field)
+
+
+def _optional_int(value: Any) -> int | None:
+    # The schema admits integral floats such as 100.0 (JSON has one number type).
+    return None if value is None else int(value)
+
+
+def _build_post(topic: str, d: dict) -> Post:
+    return Post(
+        event_id=d["event_id"],
+        account_id=d["account_id"],
+        published_at=_time(topic, d, "published_at"),
+        text=d["text"],
+        title=d.get("title") or "",
+        account_name=d.get("account_name") or "",
+        links=tuple(d.get("links") or ()),
+        mini_program_ids=tuple(d.get("mini_program_ids") or ()),
+    )
+
+
+def _build_miniprogram_event(topic: str, d: dict) -> MiniProgramEvent:
+    return MiniProgramEvent(
+        event_id=d["event_id"],
+        app_id=d["app_id"],
+        owner_account_id=d["owner_account_id"],
+        occurred_at=_time(topic, d, "occurred_at"),
+        type=d["type"],
+        user_id=d["user_id"],
+        counterparty_id=d.get("counterparty_id"),
+        item_id=d.get("item_id"),
+        collection_id=d.get("collection_id"),
+        price_cents=_optional_int(d.get("price_cents")),
+        issue_price_cents=_optional_int(d.get("issue_price_cents")),
+        currency=d.get("currency") or "CNY",
+        acquired_at=_optional_time(topic, d, "acquired_at"),
+    )
+
+
+def _build_qualification(topic: str, d: dict) -> Qualification:
+    return Qualification(
+        account_id=d["account_id"],
+        status=d["status"],
+        updated_at=_time(topic, d, "updated_at"),
+        licences=tuple(d.get("licences") or ()),
+        valid_until=_optional_time(topic, d, "valid_until"),
+    )
+
+
+def _build_appeal(topic: str, d: dict) -> Appeal:
+    return Appeal(
+        appeal_id=d["appeal_id"],
+        account_id=d["account_id"],
+        action_id=d["action_id"],
+        outcome=d["outcome"],
+        reviewer=d["reviewer"],
+        decided_at=_time(topic, d, "decided_at"),
+        note=d.get("note") or "",
+    )
+
+
+_BUILDERS: dict[str, Callable[[str, dict], InputEvent]] = {
+    POSTS: _build_post,
+    MINIPROGRAM_EVENTS: _build_miniprogram_event,
+    QUALIFICATIONS: _build_qualification,
+    APPEALS: _build_appeal,
+}

@@ -1,0 +1,101 @@
+"""tradewatch's Prometheus metrics: the one place that names them.
+
+Names, units and labels are a contract with the dashboards in ``deploy/grafana`` and the
+alert rules in ``deploy/prometheus`` (a test checks every name they query exists here).
+Labels never carry account, user or event ids: only bounded vocabularies (topic names,
+partitions, signal codes, action kinds, modes, reasons).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+EVENTS_CONSUMED = Counter(
+    "tradewatch_events_consumed_total",
+    "Input messages consumed, by source topic and outcome (valid, invalid, duplicate).",
+    ["topic", "outcome"],
+    registry=REGISTRY,
+)
+INVALID_EVENTS = Counter(
+    "tradewatch_invalid_events_total",
+    "Input messages rejected and sent to the dead-letter topic, by reason.",
+    ["topic", "reason"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "tradewatch_dead_letters_total",
+    "Messages written to tradewatch.dlq.v1, by source topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
+SIGNAL_HITS = Counter(
+    "tradewatch_signal_hits_total",
+    "Detection signal hits, by signal code.",
+    ["signal"],
+    registry=REGISTRY,
+)
+ACTIONS = Counter(
+    "tradewatch_actions_total",
+    "Enforcement actions emitted, by action and mode (enforce or shadow).",
+    ["action", "mode"],
+    registry=REGISTRY,
+)
+EVENT_TO_ACTION_LATENCY = Histogram(
+    "tradewatch_event_to_action_latency_seconds",
+    "Wall-clock time from the triggering input's Kafka timestamp to the action being sent.",
+    ["action"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+    registry=REGISTRY,
+)
+EVENT_PROCESSING = Histogram(
+    "tradewatch_event_processing_seconds",
+    "Time to process one input message in the worker, by stage (ingest or decide).",
+    ["stage"],
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    registry=REGISTRY,
+)
+OPEN_CASES = Gauge(
+    "tradewatch_open_cases",
+    "Subject accounts with an open case owned by this worker, by case state.",
+    ["state"],
+    registry=REGISTRY,
+)
+CIRCUIT_BREAKER_OPEN = Gauge(
+    "tradewatch_circuit_breaker_open",
+    "1 while the suspension-rate circuit breaker has stopped enforcement (shadow only).",
+    registry=REGISTRY,
+)
+CIRCUIT_BREAKER_TRIPS = Counter(
+    "tradewatch_circuit_breaker_trips_total",
+    "Times the circuit breaker opened.",
+    registry=REGISTRY,
+)
+POLICY_INFO = Info(
+    "tradewatch_policy",
+    "The policy this worker decides with (version, mode).",
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "tradewatch_consumer_lag_messages",
+    "Messages between the committed offset and the log end, by topic and partition.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+LAST_EVENT_TIMESTAMP = Gauge(
+    "tradewatch_last_event_timestamp_seconds",
+    "Wall-clock UNIX time when the last message of a topic was consumed.",
+    ["topic"],
+    registry=REGISTRY,
+)
+DUPLICATE_ACTIONS_SUPPRESSED = Counter(
+    "tradewatch_duplicate_actions_suppressed_total",
+    "Actions not re-sent because this case already emitted them (replays, redeliveries).",
+    registry=REGISTRY,
+)
+WORKER_READY = Gauge(
+    "tradewatch_worker_ready",
+    "1 once partitions are assigned and tables recovered.",
+    registry=REGISTRY,
+)

@@ -1,0 +1,99 @@
+"""Sending what the worker decided: actions (enforce or shadow) and dead letters.
+
+An action is validated against the enforcement.actions.v1 schema, stamped with the wall
+clock and its mode, and sent and acknowledged *before* the account's new state is stored,
+so a crash in between re-decides the same action with the same id (downstream de-duplicates)
+instead of losing it. A failing send is retried, never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import orjson
+
+from streams import metrics, topics
+from streams.core.actions import OFFICIAL_ACCOUNT, SUSPEND, stamp
+from streams.core.breaker import CircuitBreaker
+from streams.core.policy import Policy
+from streams.core.timefmt import format_time
+from streams.decode import validate_action
+
+MAX_RETRY_DELAY_S = 30.0
+
+
+def dead_letter_headers(message: Any, reason: str, detail: str) -> list[tuple[str, bytes]]:
+    """The original headers plus where the message came from and why it was rejected."""
+    headers = list(message.headers.items() if hasattr(message.headers, "items") else message.headers or [])
+    headers += [
+        ("tw-source-topic", message.topic.encode()),
+        ("tw-source-partition", str(message.partition).encode()),
+        ("tw-source-offset", str(message.offset).encode()),
+        ("tw-error-class", reason.encode()),
+        ("tw-error-message", detail.encode("utf-8", "replace")[:512]),
+    ]
+    return headers
+
+
+class ActionPublisher:
+    def __init__(self, app: Any, policy: Policy, log: logging.Logger) -> None:
+        self.app = app
+        self.policy = policy
+        self.log = log
+        self.breaker = CircuitBreaker(policy.max_suspensions_per_minute)
+        metrics.CIRCUIT_BREAKER_OPEN.set(0)
+
+    def mode(self) -> str:
+        return "shadow" if self.breaker.open else self.policy.mode
+
+    async def publish(self, action: dict[str, Any], produced_at: float | None) -> None:
+        now = time.time()
+        if action["action"] == SUSPEND and action["subject"]["kind"] == OFFICIAL_ACCOUNT:
+            if self.breaker.record_suspension(now):
+                metrics.CIRCUIT_BREAKER_OPEN.set(1)
+                metrics.CIRCUIT_BREAKER_TRIPS.inc()
+                self.log.error(
+                    "circuit breaker OPEN: more than %d suspensions in the last minute; enforcement "
+                    "stopped, all actions now go to %s until an operator resets the breaker",
+                    self.breaker.max_per_minute,
+                    topics.SHADOW,
+                )
+        mode = self.mode()
+        record = stamp(action, format_time(now), mode)
+        validate_action(record)
+        topic = topics.ACTIONS if mode == "enforce" else topics.SHADOW
+        key = record["subject"]["id"].encode()
+        await self._send_until_acknowledged(topic, key, orjson.dumps(record), [("tw-action", record["action"].encode())])
+        metrics.ACTIONS.labels(record["action"], mode).inc()
+        if produced_at:
+            metrics.EVENT_TO_ACTION_LATENCY.labels(record["action"]).observe(max(0.0, time.time() - produced_at))
+        self.log.info(
+            "%s %s %s case=%s mode=%s trading=%.2f fraud=%.2f",
+            record["action"], record["subject"]["kind"], record["subject"]["id"], record["case_id"],
+            mode, record["trading_score"], record["fraud_score"],
+        )
+
+    def reset_breaker(self) -> None:
+        self.breaker.reset()
+        metrics.CIRCUIT_BREAKER_OPEN.set(0)
+        self.log.warning("circuit breaker reset by operator: enforcing again (mode=%s)", self.policy.mode)
+
+    async def dead_letter(self, message: Any, headers: list[tuple[str, bytes]]) -> None:
+        await self._send_until_acknowledged(topics.DLQ, message.key, message.value, headers)
+        metrics.DEAD_LETTERS.labels(message.topic).inc()
+
+    async def _send_until_acknowledged(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self.app.producer.send_and_wait(topic, key, value, None, None, headers)
+                return
+            except Exception as error:  # noqa: BLE001 - any producer error: retry, never drop
+                self.log.error("send to %s failed (%s); retrying in %.1fs", topic, type(error).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY_S)

@@ -1,0 +1,48 @@
+"""The one place that knows topic names and how each topic is created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+POSTS = "posts.v1"
+MINI_PROGRAM_EVENTS = "miniprogram.events.v1"
+QUALIFICATIONS = "qualifications.v1"
+APPEALS = "enforcement.appeals.v1"
+ACTIONS = "enforcement.actions.v1"
+SHADOW = "tradewatch.shadow.v1"
+DLQ = "tradewatch.dlq.v1"
+
+INPUT_TOPICS = (POSTS, MINI_PROGRAM_EVENTS, QUALIFICATIONS, APPEALS)
+OUTPUT_TOPICS = (ACTIONS, SHADOW, DLQ)
+
+# Faust-internal names (prefixed with the app id by Faust)
+SUBJECT_INPUTS = "subject-inputs"  # every input, re-keyed by subject account
+SUBJECT_STATE_TABLE = "subject-state"  # changelog: <app_id>-subject-state-changelog
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    compacted: bool = False
+    retention_ms: int | None = 7 * DAY_MS
+
+    def config(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
+        config = {"cleanup.policy": "delete"}
+        if self.retention_ms is not None:
+            config["retention.ms"] = str(self.retention_ms)
+        return config
+
+
+TOPIC_SPECS = (
+    TopicSpec(POSTS),
+    TopicSpec(MINI_PROGRAM_EVENTS),
+    TopicSpec(QUALIFICATIONS, compacted=True),
+    TopicSpec(APPEALS, retention_ms=90 * DAY_MS),
+    TopicSpec(ACTIONS, retention_ms=90 * DAY_MS),
+    TopicSpec(SHADOW, retention_ms=30 * DAY_MS),
+    TopicSpec(DLQ, retention_ms=30 * DAY_MS),
+)

@@ -1,0 +1,60 @@
+"""Policy files: the shipped default loads, and every mistake names its key."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from streams.core.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, policy_from_mapping
+
+
+def default_mapping() -> dict:
+    return tomllib.loads(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+
+
+def test_shipped_policy_loads_with_a_version_and_enforce_mode():
+    policy = load_policy()
+    assert policy.version and policy.mode == "enforce"
+    assert policy.judge_window_s <= policy.grace_s
+    assert policy.vocabulary_path.is_file()
+
+
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda m: m.update(mode="enforcing"), "mode"),
+        (lambda m: m["scoring"].update(fraud_threshold=1.5), "scoring.fraud_threshold"),
+        (lambda m: m["scoring"].update(window_hours="168"), "scoring.window_hours"),
+        (lambda m: m["scoring"]["trading"].update(resale_vibes=[0.1, 3]), "scoring.trading.resale_vibes"),
+        (lambda m: m["scoring"]["trading"].update(secondary_sale=0.2), "scoring.trading.secondary_sale"),
+        (lambda m: m["deadline"].update(grace_hours=-1), "deadline.grace_hours"),
+        (lambda m: m["deadline"].update(campaign_deadline="April 1st"), "deadline.campaign_deadline"),
+        (lambda m: m["allowlist"].update(accounts="gh_1"), "allowlist.accounts"),
+        (lambda m: m["circuit_breaker"].pop("max_suspensions_per_minute"), "circuit_breaker.max_suspensions_per_minute"),
+        (lambda m: m.update(thresholds={}), "thresholds"),
+        (lambda m: m["behaviour"].update(lockup_s="one day"), "behaviour.lockup_s"),
+        (lambda m: m.update(vocabulary="missing.toml"), "vocabulary"),
+    ],
+)
+def test_bad_policy_is_rejected_naming_the_key(mutate, key):
+    mapping = default_mapping()
+    mutate(mapping)
+    with pytest.raises(PolicyError) as error:
+        policy_from_mapping(mapping, base_dir=DEFAULT_POLICY_PATH.parent)
+    assert str(error.value).startswith(key), str(error.value)
+
+
+def test_not_toml_and_missing_file_are_clear(tmp_path):
+    broken = tmp_path / "policy.toml"
+    broken.write_text("mode = [", encoding="utf-8")
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        load_policy(broken)
+    with pytest.raises(PolicyError, match="not found"):
+        load_policy(tmp_path / "nope.toml")
+
+
+def test_mode_override():
+    assert load_policy().with_mode("shadow").mode == "shadow"
+    with pytest.raises(PolicyError, match="mode"):
+        load_policy().with_mode("loud")

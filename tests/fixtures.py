@@ -1,0 +1,103 @@
+"""Factories for test inputs: small, explicit, and valid per the topic contracts."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Iterable
+
+from streams.core.events import Appeal, MiniProgramEvent, Post, Qualification
+from streams.core.timefmt import parse_time
+
+T0 = parse_time("2022-03-20T10:00:00+08:00")
+HOUR = 3600.0
+DAY = 24 * HOUR
+ACCOUNT = "gh_0123456789ab"
+APP = "wx0123456789abcdef"
+
+_ids = itertools.count(1)
+
+
+def next_id(prefix: str = "ev") -> str:
+    return f"{prefix}-{next(_ids):06d}"
+
+
+def post(text: str, at: float = T0, account: str = ACCOUNT, title: str = "", event_id: str | None = None) -> Post:
+    return Post(event_id=event_id or next_id("post"), account_id=account, published_at=at, text=text, title=title)
+
+
+def mp_event(
+    type: str,
+    user: str = "u1",
+    counterparty: str | None = None,
+    at: float = T0,
+    account: str = ACCOUNT,
+    app: str = APP,
+    event_id: str | None = None,
+    **fields,
+) -> MiniProgramEvent:
+    return MiniProgramEvent(
+        event_id=event_id or next_id("mp"),
+        app_id=app,
+        owner_account_id=account,
+        occurred_at=at,
+        type=type,
+        user_id=user,
+        counterparty_id=counterparty,
+        **fields,
+    )
+
+
+def resales(count: int, start: float = T0, every: float = 600.0, account: str = ACCOUNT, app: str = APP) -> list[MiniProgramEvent]:
+    """``count`` secondary sales of distinct items between distinct users, ``every`` seconds apart."""
+    return [
+        mp_event(
+            "sale.secondary",
+            user=f"buyer{i}",
+            counterparty=f"seller{i}",
+            at=start + i * every,
+            account=account,
+            app=app,
+            item_id=f"item{i}",
+            price_cents=9900,
+            issue_price_cents=9900,
+        )
+        for i in range(count)
+    ]
+
+
+def qualification(status: str = "verified", at: float = T0, account: str = ACCOUNT, valid_for: float | None = 365 * DAY,
+                  licences: Iterable[str] = ("icp", "edi", "network_culture", "blockchain_filing")) -> Qualification:
+    return Qualification(
+        account_id=account,
+        status=status,
+        updated_at=at,
+        licences=tuple(licences),
+        valid_until=at + valid_for if valid_for is not None else None,
+    )
+
+
+def appeal(action_id: str, outcome: str = "overturned", at: float = T0, account: str = ACCOUNT) -> Appeal:
+    return Appeal(
+        appeal_id=next_id("appeal"), account_id=account, action_id=action_id, outcome=outcome,
+        reviewer="reviewer-7", decided_at=at,
+    )
+
+
+@dataclass(frozen=True)
+class FakeHit:
+    code: str
+    count: int = 1
+    terms: tuple[str, ...] = ()
+
+
+class CodesInTextMatcher:
+    """A stand-in text matcher for policy tests: ``"codes:fraud_promise,trading_venue"`` hits those codes.
+
+    It keeps state-machine tests independent of vocabulary tuning.
+    """
+
+    def match(self, title: str, text: str) -> list[FakeHit]:
+        if not text.startswith("codes:"):
+            return []
+        return [FakeHit(code) for code in text[len("codes:"):].split(",") if code]

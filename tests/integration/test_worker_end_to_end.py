@@ -1,0 +1,61 @@
+"""A real worker on the real local Kafka: actions out, bad input to the dead-letter topic."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.decode import validate_action
+from tests.integration.harness import WorkerProcess, produce, read_actions, read_all, wait_for
+from tests.integration.records import post_record, qualification_record, resale_records
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+ACCOUNT = "gh_a1b2c3d4e5f6"
+APP = "wx00112233445566aa"
+
+
+def test_trading_post_and_resales_produce_a_reminder(kafka, tmp_path):
+    worker = WorkerProcess(kafka.bootstrap, "tw-e2e", tmp_path).start()
+    try:
+        worker.wait_ready()
+        records = [post_record(ACCOUNT, "数字藏品二级市场已开放，寄售转售自由交易，地板价持续上涨！", at_offset_s=0)]
+        records += resale_records(ACCOUNT, APP, count=30, start_offset_s=60)
+        produce(kafka.bootstrap, records)
+        actions = wait_for(lambda: read_actions(kafka.bootstrap), 60, "an action on enforcement.actions.v1")
+        assert [a["action"] for a in actions] == ["qualification_reminder"]
+        action = actions[0]
+        validate_action(action)
+        assert action["subject"] == {"kind": "official_account", "id": ACCOUNT}
+        assert action["mode"] == "enforce" and action["deadline"]
+        assert {"secondary_sale"} <= {r["code"] for r in action["reasons"]}
+        message = read_all(kafka.bootstrap, "enforcement.actions.v1")[0]
+        assert message.key == ACCOUNT.encode()
+        assert read_all(kafka.bootstrap, "tradewatch.shadow.v1") == []
+    finally:
+        worker.stop()
+
+
+def test_invalid_message_goes_to_dead_letter_topic_and_worker_keeps_going(kafka, tmp_path):
+    worker = WorkerProcess(kafka.bootstrap, "tw-dlq", tmp_path).start()
+    try:
+        worker.wait_ready()
+        bad = {"topic": "posts.v1", "key": ACCOUNT, "value": b'{"event_id": "p-bad", "account_id": 42', "headers": [("trace", b"abc")]}
+        produce(kafka.bootstrap, [bad, qualification_record(ACCOUNT, "verified")])
+
+        dead = wait_for(lambda: read_all(kafka.bootstrap, "tradewatch.dlq.v1"), 60, "a dead letter")
+        assert len(dead) == 1
+        letter = dead[0]
+        headers = dict(letter.headers)
+        assert letter.value == bad["value"] and letter.key == ACCOUNT.encode()
+        assert headers["trace"] == b"abc"  # original headers kept
+        assert headers["tw-source-topic"] == b"posts.v1"
+        assert headers["tw-source-partition"].isdigit() and headers["tw-source-offset"].isdigit()
+        assert headers["tw-error-class"] == b"not_json"
+        assert headers["tw-error-message"]
+        # the next, valid message was processed
+        wait_for(lambda: worker.metric("tradewatch_events_consumed_total", topic="qualifications.v1", outcome="valid") >= 1,
+                 60, "the valid message after the bad one")
+        assert worker.metric("tradewatch_invalid_events_total", topic="posts.v1", reason="not_json") == 1
+        assert worker.process.poll() is None
+    finally:
+        worker.stop()
