@@ -29,3 +29,16 @@ async def create_topics(config: Config) -> list[str]:
         return [topic.name for topic in missing]
     finally:
         await admin.close()
+
+
+async def missing_input_topics(config: Config) -> list[str]:
+    """Input and output topics that do not exist (the worker refuses to start without them)."""
+    from streams.topics import INPUT_TOPICS, OUTPUT_TOPICS
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap_servers, client_id=f"{config.app_id}-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    return [name for name in INPUT_TOPICS + OUTPUT_TOPICS if name not in existing]

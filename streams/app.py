@@ -84,14 +84,9 @@ def create_app(config: Config) -> Tradewatch:
     subject_inputs = app.topic(
         f"{config.app_id}-{topics.SUBJECT_INPUTS}", internal=True, partitions=config.partitions, **raw
     )
-    table = app.Table(
-        topics.SUBJECT_STATE_TABLE,
-        default=None,
-        partitions=config.partitions,
-        key_type=bytes,
-        key_serializer="raw",
-        value_serializer="subject_state",
-    )
+    table = app.Table(topics.SUBJECT_STATE_TABLE, default=None, partitions=config.partitions, key_type=bytes)
+    # Faust picks serializers from types; ours is set before the store and changelog exist
+    table.value_serializer = "subject_state"
     detector = Detector(policy)
     publisher = ActionPublisher(app, policy, log)
     limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import faust
+from aiokafka.errors import KafkaError
 
+from streams.admin import missing_input_topics
+from streams.config import ConfigError
 from streams.app import create_app
 from streams.config import Config
 from streams.web import start_web
 
 
 def run(config: Config) -> int:
+    try:
+        missing = asyncio.run(asyncio.wait_for(missing_input_topics(config), 60))
+    except (OSError, asyncio.TimeoutError, KafkaError) as error:
+        raise ConfigError(f"TRADEWATCH_BROKER={config.broker}: cannot reach Kafka ({type(error).__name__}: {error})") from None
+    if missing:
+        raise ConfigError(f"topics missing on {config.broker}: {', '.join(missing)}; create them with `tradewatch topics`")
     tw = create_app(config)
 
     @tw.app.task

@@ -1,10 +1,11 @@
 """Text signals: which trading or fraud cues a post's title and body carry.
 
 The vocabulary is data (``streams/data/vocabulary.toml``); this module only normalises text,
-finds every vocabulary term and pattern in ONE regex pass, and applies the context rules that
-keep news, regulators, compliance notices and other markets from ever scoring. Weights and
-thresholds belong to the scorer: a :class:`TextHit` only says which code matched, how often,
-and with which terms (for the explanation in an enforcement action).
+finds every vocabulary term in ONE regex pass (a trie-shaped alternation of all literals; the
+handful of regex patterns for handles and wallet addresses run as their own passes) and
+applies the context rules that keep news, regulators, compliance notices and other markets
+from ever scoring. Weights and thresholds belong to the scorer: a :class:`TextHit` only says
+which code matched, how often, and with which terms (for the explanation in an action).
 
 Context rules, in the order they are applied (each is tunable in the vocabulary's
 ``[settings]``):
@@ -17,8 +18,8 @@ Context rules, in the order they are applied (each is tunable in the vocabulary'
    ``trailing_negation_window``. Clauses end at 。！？；，,!?; and line breaks, so
    "二级市场已开放，不要错过" still counts (and "不要错过" is listed under ``neutral``, which
    absorbs phrases that contain a negator but negate nothing). ``business_contact`` cues
-   ("商务合作", "客服") cancel a following contact handle the same way: every account lists one
-   for business enquiries, which is not an off-platform trade.
+   ("商务合作", "客服", "官方群") cancel a following contact handle the same way: every account
+   lists one for business enquiries or its community, which is not an off-platform trade.
 2. **Collectible context and other markets.** 二级市场, 溢价, 转卖 are everyday words in stock
    commentary, second-hand shops, art auctions, ticket resale and game-skin trading. A signal
    with scope ``near`` counts only if the nearest collectible-context term (数字藏品, NFT, 上链
@@ -75,11 +76,12 @@ BUSINESS_CONTACT = "business_contact"
 CONTEXT_LISTS: tuple[str, ...] = (
     COLLECTIBLE, REPORTING, NEGATOR, TRAILING_NEGATOR, OTHER_MARKET, NEUTRAL, BUSINESS_CONTACT,
 )
+_BREAK = "clause_break"  # internal role of 。，!? etc.
 _SIGNAL_ROLES = frozenset(TEXT_SIGNAL_CODES)
 _ROLES = _SIGNAL_ROLES | frozenset(CONTEXT_LISTS)
 _SCOPES = ("near", "post")
 # Codes whose distinct terms weigh against reporting cues (promotion is allowed business).
-_TRADING_WEIGHT_CODES = frozenset(TEXT_SIGNAL_CODES) - {"primary_promotion"}
+_TRADING_WEIGHT_CODES = _SIGNAL_ROLES - {"primary_promotion"}
 
 _DEFAULT_SETTINGS: dict[str, float] = {
     "context_window": 60,
@@ -92,7 +94,7 @@ _DEFAULT_SETTINGS: dict[str, float] = {
 }
 _INT_SETTINGS = frozenset({"context_window", "negation_window", "trailing_negation_window",
                            "max_terms_per_hit"})
-_TOP_LEVEL_KEYS = frozenset(TEXT_SIGNAL_CODES) | frozenset(CONTEXT_LISTS) | {
+_TOP_LEVEL_KEYS = _SIGNAL_ROLES | frozenset(CONTEXT_LISTS) | {
     "settings", "patterns", "version", "description"}
 
 
@@ -114,8 +116,10 @@ class VocabularyError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
-# Clause breaks: they bound negation scope, so they are never removed as disguise separators.
-_BREAK_CHARS = "。！？；，,!?;\n"
+# Clause breaks (after NFKC): they bound negation scope, so they are never removed as disguise
+# separators. A full stop counts only when followed by a space ("no. 1" vs "1.5").
+_BREAK_CHARS = "。!?;,\n"
+_BREAK_TERMS = tuple(_BREAK_CHARS) + (". ",)
 _INVISIBLE_RE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u20e3\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]+"
@@ -131,7 +135,7 @@ def _separator_class() -> str:
     """
     blocks = [(0x20, 0x7F), (0xA0, 0x2BFF), (0x2E00, 0x2E7F), (0x3000, 0x303F),
               (0xFE10, 0xFE6F), (0xFF00, 0xFFEF), (0x1F000, 0x1FAFF)]
-    keep = set(_BREAK_CHARS) | {"、"}
+    keep = set(_BREAK_CHARS) | set("，！？；") | {"、"}
     members: list[int] = []
     for low, high in blocks:
         for cp in range(low, high + 1):
@@ -160,12 +164,20 @@ _HAN_SEPARATOR_RE = re.compile(
     f"(?<=[{_HAN}]){_SEP}+(?=[{_HAN}a-z0-9])|(?<=[a-z0-9]){_SEP}+(?=[{_HAN}])"
 )
 # Single Han characters split by commas: "二，级，市，场" (three or more, never a real sentence).
-_SPACED_HAN_RE = re.compile(f"(?<![{_HAN}])[{_HAN}](?:[，,、.。]+[{_HAN}]){{2,}}(?![{_HAN}])")
+_SPACED_HAN_RE = re.compile(f"(?<![{_HAN}])[{_HAN}](?:[,、.。]+[{_HAN}]){{2,}}(?![{_HAN}])")
 # Single Latin letters/digits split by separators: "u s d t", "n.f.t".
-_SPACED_LATIN_RE = re.compile(f"(?<![a-z0-9])[a-z0-9](?:{_SEP}+[a-z0-9]){{2,}}(?![a-z0-9])")
+_SPACED_LATIN_RE = re.compile(
+    f"[a-z0-9](?<![a-z0-9]..)(?:{_SEP}+[a-z0-9]){{2,}}(?![a-z0-9])")
+# Full-width forms are the only NFKC change most Chinese posts need; replacing just them and
+# checking is_normalized is several times faster than a full NFKC of every post.
+_FULLWIDTH_RE = re.compile("[\u3000\uff01-\uff5e]+")
 _NON_WORD_RE = re.compile(f"[^{_HAN}a-z0-9]+")
-_LATIN_HYPHEN_RE = re.compile(r"(?<=[a-z])[-_]+(?=[a-z])")
+_LATIN_HYPHEN_RE = re.compile(r"[-_](?<=[a-z].)[-_]*(?=[a-z])")
 _SPACES_RE = re.compile(r"[^\S\n]+")
+
+
+def _nfkc_match(match: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", match.group())
 
 
 def _strip_non_word(match: re.Match[str]) -> str:
@@ -180,13 +192,16 @@ def normalise(text: str) -> str:
     collapsed, hyphens inside English compounds turned into spaces ("buy-back" = "buy back"),
     whitespace runs collapsed. Clause breaks (。，!? and line breaks) are kept.
     """
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = _INVISIBLE_RE.sub("", text)
+    text = _FULLWIDTH_RE.sub(_nfkc_match, text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE_RE.sub("", text.lower())
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     text = _HAN_SEPARATOR_RE.sub("", text)
     text = _SPACED_HAN_RE.sub(_strip_non_word, text)
     text = _SPACED_LATIN_RE.sub(_strip_non_word, text)
-    text = _LATIN_HYPHEN_RE.sub(" ", text)
+    if "-" in text or "_" in text:
+        text = _LATIN_HYPHEN_RE.sub(" ", text)
     return _SPACES_RE.sub(" ", text)
 
 
@@ -208,10 +223,38 @@ def _is_word_char(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
+# Characters most frequent in Chinese text, then English letters by frequency: the trie's first
+# level is tried in this order, and the regex engine checks alternatives one by one.
+_FREQUENT_FIRST = (
+    "，。,、的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于"
+    "着下自之年过发后作里用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小"
+    "部其些主样理心她本前开但因只从想实日军者意无力它与长把机十民第公此已工使情明性知全三又"
+    "关点正业外将两高间由问很最重并物手应战向头文体政美相见被利什二等产或新己制身果加西斯月"
+    "话合回特代内信表化老给世位次度门任常先海通教儿原东声提立及比员解水名真论处走义各入几口"
+    "认条平系气题活尔更别打女变四神总何电数安少报才结反受目太量再感建务做接必场件计管期市直"
+    "德资命山金指克许统区保至队形社便空决治展马科司五基眼书非则听白却界达光放强即像难且权思"
+    "王象完设式色路记南品住告类求据程北边死张该交规万取拉格望觉术领共确传师观清今切院让识候"
+    "带导争运笑飞风步改收根干造言联持组每济车亲极林服快办议往元英士证近失转夫令准布始怎呢存"
+    "未远叫台单影具罗字爱击流备兵连调深商算质团集百需价花党华城石级整府离况亚请技际约示复病"
+    "息究线似官火断精满支视消越器容照须九增研写称企八功吗包片史委乎查轻易早曾除农找装广显吧"
+    "阿李标谈吃图念六引历首医局突专费号尽另周较注语仅考落青随选列武红响虽推势参希古众构房半"
+    "节土投某案黑维革划敌致陈律足态护七兴派孩验责营星够章音跟志底站严巴例防族供效续施留讲型"
+    "料终答紧黄绝奇察母京段依批群项故按河米围江织害斗双境客纪采举杀攻父苏密低朝友诉止细愿千"
+    "值仍男钱破网热助倒育属坐帝限船脸职速刻乐否刚威毛状率甚独球般普怕弹校苦创假久错承印晚兰"
+    "etaoinshrdlcumwfgypbvkjxqz0123456789"
+)
+_FREQUENT_RANK = {ch: rank for rank, ch in enumerate(_FREQUENT_FIRST)}
+
+
 def _trie_regex(terms: list[str]) -> str:
     """One regex for many literals, factored as a trie so each position costs one branch per
     character instead of one per term; greedy, so the longest term at a position wins.
-    Terms ending in a Latin letter or digit must end at a word boundary ("no" not in "now")."""
+
+    Shaped for CPython's regex engine: every top-level alternative starts with a plain
+    character, so the engine can skip positions no term starts at, and the first level is
+    ordered by character frequency. Latin words match whole words only ("no" not in "now"):
+    a look-behind after the first character and a look-ahead at the end of the term.
+    """
     root: dict[str, Any] = {}
     for term in terms:
         node = root
@@ -227,7 +270,13 @@ def _trie_regex(terms: list[str]) -> str:
             return "(?:" + "|".join(branches + [end]) + ")" if branches else end
         return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
-    return build(root, "")
+    first_level = sorted((ch for ch in root if ch != ""),
+                         key=lambda ch: (_FREQUENT_RANK.get(ch, len(_FREQUENT_RANK)), ch))
+    alternatives = []
+    for ch in first_level:
+        guard = "(?<![a-z0-9].)" if _is_word_char(ch) else ""
+        alternatives.append(re.escape(ch) + guard + build(root[ch], ch))
+    return "|".join(alternatives)
 
 
 def _string_list(value: Any, key: str) -> list[str]:
@@ -256,13 +305,38 @@ def _settings(raw: Any) -> dict[str, float]:
     return settings
 
 
+def _compile_pattern(item: Any, key: str) -> tuple[re.Pattern[str], _Entry]:
+    if not isinstance(item, Mapping):
+        raise VocabularyError(f"{key}: must be a table")
+    for name in item:
+        if name not in ("name", "role", "regex", "solicits"):
+            raise VocabularyError(f"{key}.{name}: unknown key")
+    name, role, source = item.get("name"), item.get("role"), item.get("regex")
+    solicits = item.get("solicits", False)
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise VocabularyError(f"{key}.name: must be a lower-case identifier")
+    if role not in _ROLES:
+        raise VocabularyError(f"{key}.role: must be a signal code or a context list name")
+    if not isinstance(source, str) or not source:
+        raise VocabularyError(f"{key}.regex: must be a non-empty string")
+    if not isinstance(solicits, bool):
+        raise VocabularyError(f"{key}.solicits: must be true or false")
+    try:
+        compiled = re.compile(source)
+    except re.error as exc:
+        raise VocabularyError(f"{key}.regex: {exc}") from exc
+    if compiled.match(""):
+        raise VocabularyError(f"{key}.regex: must not match the empty string")
+    return compiled, _Entry(name, frozenset({role}), solicits)
+
+
 class TextMatcher:
     """Finds text signals in posts with a compiled vocabulary; immutable and thread-safe."""
 
-    def __init__(self, regex: re.Pattern[str], literals: dict[str, _Entry],
-                 patterns: dict[str, _Entry], scopes: dict[str, str],
+    def __init__(self, literal_regex: re.Pattern[str], literals: dict[str, _Entry],
+                 patterns: tuple[tuple[re.Pattern[str], _Entry], ...], scopes: dict[str, str],
                  settings: dict[str, float]) -> None:
-        self._regex = regex
+        self._literal_regex = literal_regex
         self._literals = literals
         self._patterns = patterns
         self._scopes = scopes
@@ -285,7 +359,7 @@ class TextMatcher:
 
     @classmethod
     def from_mapping(cls, vocabulary: Mapping[str, Any]) -> "TextMatcher":
-        """Validate a parsed vocabulary and compile it into one regex."""
+        """Validate a parsed vocabulary and compile it; errors name the offending key."""
         if not isinstance(vocabulary, Mapping):
             raise VocabularyError("vocabulary: must be a table")
         for name in vocabulary:
@@ -301,6 +375,8 @@ class TextMatcher:
                 term = normalise(raw).strip()
                 if not term:
                     raise VocabularyError(f"{key}[{index}]: empty after normalisation")
+                if term in _BREAK_TERMS:
+                    raise VocabularyError(f"{key}[{index}]: a clause break cannot be a term")
                 roles_by_term.setdefault(term, set()).add(role)
                 display_by_term.setdefault(term, raw)
 
@@ -323,36 +399,11 @@ class TextMatcher:
             key = f"vocabulary.{role}"
             add_terms(_string_list(vocabulary.get(role, []), key), role, key)
 
-        patterns: dict[str, _Entry] = {}
-        pattern_sources: list[str] = []
         raw_patterns = vocabulary.get("patterns", [])
         if not isinstance(raw_patterns, list):
             raise VocabularyError("vocabulary.patterns: must be an array of tables")
-        for index, item in enumerate(raw_patterns):
-            key = f"vocabulary.patterns[{index}]"
-            if not isinstance(item, Mapping):
-                raise VocabularyError(f"{key}: must be a table")
-            name, role, source = item.get("name"), item.get("role"), item.get("regex")
-            solicits = item.get("solicits", False)
-            if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise VocabularyError(f"{key}.name: must be a lower-case identifier")
-            if role not in _ROLES:
-                raise VocabularyError(f"{key}.role: must be a signal code or a context list")
-            if not isinstance(source, str) or not source:
-                raise VocabularyError(f"{key}.regex: must be a non-empty string")
-            if not isinstance(solicits, bool):
-                raise VocabularyError(f"{key}.solicits: must be true or false")
-            try:
-                compiled = re.compile(source)
-            except re.error as exc:
-                raise VocabularyError(f"{key}.regex: {exc}") from exc
-            if compiled.groupindex:
-                raise VocabularyError(f"{key}.regex: named groups are not allowed")
-            if compiled.match(""):
-                raise VocabularyError(f"{key}.regex: must not match the empty string")
-            group = f"p{index}"
-            patterns[group] = _Entry(name, frozenset({role}), solicits)
-            pattern_sources.append(f"(?P<{group}>{source})")
+        patterns = tuple(_compile_pattern(item, f"vocabulary.patterns[{index}]")
+                         for index, item in enumerate(raw_patterns))
 
         # A signal term that contains a collectible word ("藏品交易", "新系列") hides that word
         # from the longest-first match, so it carries the collectible context itself.
@@ -363,16 +414,28 @@ class TextMatcher:
                 roles.add(COLLECTIBLE)
         literals = {term: _Entry(display_by_term[term], frozenset(roles))
                     for term, roles in roles_by_term.items()}
-        latin_start = [t for t in literals if _is_word_char(t[0])]
-        other_start = [t for t in literals if not _is_word_char(t[0])]
-        branches = pattern_sources + [r"(?P<brk>[。！？；，,!?;\n]|\.(?=\s|$))"]
-        if latin_start:
-            branches.append("(?<![a-z0-9])" + _trie_regex(latin_start))
-        if other_start:
-            branches.append(_trie_regex(other_start))
-        return cls(re.compile("|".join(branches)), literals, patterns, scopes, settings)
+        for term in _BREAK_TERMS:
+            literals[term] = _Entry(term, frozenset({_BREAK}))
+        literal_regex = re.compile(_trie_regex(list(literals)))
+        return cls(literal_regex, literals, patterns, scopes, settings)
 
     # -----------------------------------------------------------------------------------------
+
+    def _scan(self, text: str) -> list[tuple[int, int, _Entry]]:
+        """All vocabulary matches in text order; a pattern match (a handle, an address) wins
+        over the literals inside it, as the more specific reading."""
+        literals = self._literals
+        found = [(m.start(), m.end(), literals[m.group()])
+                 for m in self._literal_regex.finditer(text)]
+        pattern_hits = [(m.start(), m.end(), entry)
+                        for regex, entry in self._patterns for m in regex.finditer(text)]
+        if not pattern_hits:
+            return found
+        pattern_hits.sort(key=lambda hit: hit[0])
+        kept = [hit for hit in found
+                if hit[2].roles == {_BREAK}
+                or not any(p[0] < hit[1] and hit[0] < p[1] for p in pattern_hits)]
+        return sorted(kept + pattern_hits, key=lambda hit: hit[0])
 
     def match(self, title: str, text: str) -> list[TextHit]:
         """Signals in a post, in TEXT_SIGNAL_CODES order; empty for news, notices and
@@ -382,7 +445,7 @@ class TextMatcher:
         title_end = len(title_norm)
         settings = self._settings
         negation_window = settings["negation_window"]
-        trailing_window = settings["trailing_negation_window"]
+        scopes = self._scopes
 
         collectible_at: list[tuple[int, int]] = []  # spans, in text order
         other_at: list[tuple[int, int]] = []
@@ -394,16 +457,11 @@ class TextMatcher:
         negated_until = business_until = -1
         negated_clause = business_clause = -1
 
-        literals, patterns = self._literals, self._patterns
-        for found in self._regex.finditer(joined):
-            group = found.lastgroup
-            if group == "brk":
-                clause += 1
-                continue
-            entry = literals[found.group()] if group is None else patterns[group]
-            start, end = found.span()
+        for start, end, entry in self._scan(joined):
             for role in entry.roles:
-                if role in self._scopes:
+                if role == _BREAK:
+                    clause += 1
+                elif role in scopes:
                     alive = not (negated_clause == clause and start <= negated_until)
                     if alive and role == "off_platform_trade":
                         alive = not (business_clause == clause and start <= business_until)
@@ -427,6 +485,7 @@ class TextMatcher:
         if not candidates or not collectible_at:
             return []
 
+        trailing_window = settings["trailing_negation_window"]
         for neg_start, neg_clause in trailing:
             for candidate in candidates:
                 if (candidate[4] == neg_clause and candidate[3] <= neg_start

@@ -51,6 +51,23 @@ class WorkerProcess:
     log_path: Path | None = None
 
     def start(self) -> "WorkerProcess":
+        env = self.environment()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "streams.cli", "topics"], cwd=REPO, env=env, check=True,
+                       capture_output=True, timeout=120)
+        self.log_path = self.workdir / f"worker-{self.port}.log"
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
             {
@@ -65,18 +82,7 @@ class WorkerProcess:
             }
         )
         env.update(self.extra_env)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.workdir / f"worker-{self.port}.log"
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
+        return env
 
     @property
     def url(self) -> str:
@@ -191,7 +197,13 @@ async def _read_all(bootstrap: str, topic: str) -> list[Any]:
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
         messages = []
-        while any((await consumer.position(tp)) < end[tp] for tp in tps):
+        async def behind() -> bool:
+            for tp in tps:
+                if await consumer.position(tp) < end[tp]:
+                    return True
+            return False
+
+        while await behind():
             batch = await consumer.getmany(*tps, timeout_ms=1000)
             for records in batch.values():
                 messages.extend(records)
