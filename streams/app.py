@@ -50,6 +50,21 @@ class SubjectStateCodec(codecs.Codec):
 codecs.register("subject_state", SubjectStateCodec())
 
 
+class SubjectStateValue:
+    """The table's value type, as Faust expects it: it names the codec and passes values through.
+
+    Faust derives a table's changelog serializer from ``value_type._options.serializer`` and
+    rebuilds recovered values with ``value_type.from_data``.
+    """
+
+    class _options:  # noqa: N801 - Faust's attribute name
+        serializer = "subject_state"
+
+    @classmethod
+    def from_data(cls, data: SubjectState, preferred_type: object = None) -> SubjectState:  # noqa: ARG003
+        return data
+
+
 @dataclass
 class Tradewatch:
     """The pieces of a running worker, for the CLI, the web server and tests."""
@@ -84,9 +99,13 @@ def create_app(config: Config) -> Tradewatch:
     subject_inputs = app.topic(
         f"{config.app_id}-{topics.SUBJECT_INPUTS}", internal=True, partitions=config.partitions, **raw
     )
-    table = app.Table(topics.SUBJECT_STATE_TABLE, default=None, partitions=config.partitions, key_type=bytes)
-    # Faust picks serializers from types; ours is set before the store and changelog exist
-    table.value_serializer = "subject_state"
+    table = app.Table(
+        topics.SUBJECT_STATE_TABLE,
+        default=None,
+        partitions=config.partitions,
+        key_type=bytes,
+        value_type=SubjectStateValue,
+    )
     detector = Detector(policy)
     publisher = ActionPublisher(app, policy, log)
     limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)

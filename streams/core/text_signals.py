@@ -134,7 +134,7 @@ def _separator_class() -> str:
     a few C-level regex passes instead of a per-character Python loop.
     """
     blocks = [(0x20, 0x7F), (0xA0, 0x2BFF), (0x2E00, 0x2E7F), (0x3000, 0x303F),
-              (0xFE10, 0xFE6F), (0xFF00, 0xFFEF), (0x1F000, 0x1FAFF)]
+              (0xFE10, 0xFE6F), (0xFF00, 0xFFEF)]
     keep = set(_BREAK_CHARS) | set("，！？；") | {"、"}
     members: list[int] = []
     for low, high in blocks:
@@ -154,7 +154,9 @@ def _separator_class() -> str:
         ranges.append(re.escape(chr(start)) if start == prev
                       else f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
         start = prev = cp
-    return "[" + "".join(ranges) + "]"
+    # Emoji planes as one range: the regex engine tests non-BMP ranges one by one, so many
+    # small ranges there would make every character check slow.
+    return "[" + "".join(ranges) + "\U0001f000-\U0001faff]"
 
 
 _SEP = _separator_class()

@@ -1,0 +1,65 @@
+"""Contender (b): a bare Faust agent that forwards every input message, untouched, by its key.
+
+It has exactly tradewatch's Faust settings (commit cadence, at-least-once, concurrency=1,
+raw serializers, web server off) and sends the way tradewatch's intake does
+(``app.producer.send``), so ``tradewatch_eps / faust_passthrough_eps`` is the cost of
+tradewatch's own work: validation, the re-keying hop, the detection core and the table.
+
+Run as ``python -m bench.faust_passthrough --bootstrap HOST:PORT --app-id ID --partitions P
+--out TOPIC TOPIC...`` (a Faust worker; stop it with SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import faust
+
+
+def create_app(bootstrap: str, app_id: str, partitions: int, data_dir: str, topics: list[str], out_topic: str) -> faust.App:
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{bootstrap}",
+        store="memory://",
+        datadir=data_dir,
+        topic_partitions=partitions,
+        topic_replication_factor=1,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        table_standby_replicas=0,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        stream_wait_empty=False,
+    )
+    raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    inputs = app.topic(*topics, **raw)
+
+    @app.agent(inputs, concurrency=1)
+    async def forward(stream):
+        async for event in stream.events():
+            message = event.message
+            await app.producer.send(out_topic, message.key, message.value, None, None, None)
+
+    return app
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.faust_passthrough")
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--app-id", required=True)
+    parser.add_argument("--partitions", type=int, required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("topics", nargs="+")
+    args = parser.parse_args()
+    app = create_app(args.bootstrap, args.app_id, args.partitions, args.data_dir, args.topics, args.out)
+    sys.argv = [sys.argv[0]]  # Faust's worker parses the command line itself
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""Kafka plumbing for the benchmark: bulk produce, offsets, and watching a group drain.
+
+Every contender is timed the same way: by polling its consumer group's *committed* offsets
+from outside (10 Hz). Each contender commits like tradewatch does (every 1000 messages or
+every second), so the commit delay is the same at the start and at the end of a run and
+cancels out of the rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+POLL_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    """How fast a consumer group worked through its backlog."""
+
+    messages: int  # counted between the first and the last observation
+    seconds: float
+    completed: bool
+
+    @property
+    def eps(self) -> float:
+        return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+
+async def produce_all(bootstrap: str, messages: Sequence[Message], batch: int = 2000) -> int:
+    """Send every message (acks=1, batched) and wait for all acknowledgements."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks=1, max_batch_size=262144)
+    await producer.start()
+    try:
+        pending = []
+        for message in messages:
+            pending.append(await producer.send(message.topic, message.value, key=message.key))
+            if len(pending) >= batch:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return len(messages)
+
+
+async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        result = []
+        for topic in topics:
+            for partition in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)):
+                result.append(TopicPartition(topic, partition))
+        return result
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    metadata = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - no public call for it
+    return metadata.partitions_for_topic(topic) or set()
+
+
+async def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    tps = await topic_partitions(bootstrap, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(tps)) if tps else {}
+    finally:
+        await consumer.stop()
+
+
+async def commit_group_offsets(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
+    """Start ``group`` at ``offsets`` (so a fresh worker skips the prefilled backlog)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(dict(offsets))
+    finally:
+        await consumer.stop()
+
+
+async def committed(admin: AIOKafkaAdminClient, group: str, topics: set[str]) -> int:
+    """Sum of the group's committed offsets over ``topics`` (0 before the first commit)."""
+    offsets = await admin.list_consumer_group_offsets(group)
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic in topics and meta.offset > 0)
+
+
+async def watch_drain(
+    bootstrap: str,
+    group: str,
+    progress_topics: set[str],
+    done: "DoneCheck",
+    timeout_s: float,
+) -> DrainResult:
+    """Time a group from its first commit to the moment ``done`` says the backlog is processed.
+
+    eps = (committed at the end - committed at the first observation) / (time between them):
+    the sustained rate, without the start-up and the first commit interval.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        first_at, first_count = None, 0
+        last_count = 0
+        while time.monotonic() < deadline:
+            count = await committed(admin, group, progress_topics)
+            now = time.monotonic()
+            if first_at is None and count > 0:
+                first_at, first_count = now, count
+            last_count = count
+            if first_at is not None and await done(admin, count):
+                if now - first_at < POLL_INTERVAL_S:  # drained within one poll: use the whole run
+                    return DrainResult(count, max(now - first_at, POLL_INTERVAL_S), True)
+                return DrainResult(count - first_count, now - first_at, True)
+            await asyncio.sleep(POLL_INTERVAL_S)
+        elapsed = time.monotonic() - first_at if first_at is not None else timeout_s
+        return DrainResult(last_count - first_count, elapsed, False)
+    finally:
+        await admin.close()
+
+
+class DoneCheck:
+    """Callable deciding whether a group has processed everything it will ever see."""
+
+    async def __call__(self, admin: AIOKafkaAdminClient, progress: int) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+
+class CommittedReaches(DoneCheck):
+    """Done when the committed offsets on the progress topics reach a fixed total."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    async def __call__(self, admin: AIOKafkaAdminClient, progress: int) -> bool:
+        return progress >= self.total
+
+
+class TwoStageDone(DoneCheck):
+    """tradewatch: the inputs are all committed *and* the internal re-keyed topic is too."""
+
+    def __init__(self, bootstrap: str, group: str, input_topics: set[str], input_total: int, internal_topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.group = group
+        self.input_topics = input_topics
+        self.input_total = input_total
+        self.internal_topic = internal_topic
+
+    async def __call__(self, admin: AIOKafkaAdminClient, progress: int) -> bool:
+        if await committed(admin, self.group, self.input_topics) < self.input_total:
+            return False
+        internal_end = sum((await end_offsets(self.bootstrap, [self.internal_topic])).values())
+        return progress >= internal_end

@@ -1,0 +1,111 @@
+"""The benchmark's input traffic: the realistic prefill, the latency probe and quiet accounts.
+
+All event times lie in the past (the worker rejects inputs from the future), and every
+account id used by the latency and memory phases is fresh, so those phases start from an
+empty state regardless of the prefill.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from bench.kafkaio import Message
+from streams import topics
+from streams.core.timefmt import format_time
+from streams.offline.simulate import simulate
+
+SIM_DAYS = 3.0
+MESSAGES_PER_ACCOUNT = 90  # roughly what simulate() yields per account over 3 days at intensity 1
+# Secondary sales per latency-probe account: the default policy's reminder threshold is crossed
+# at the fourth (secondary_sale + price_premium); the later ones must not trigger anything new.
+SALES_PER_PROBE_ACCOUNT = 6
+PROBE_SPACING_S = 60
+
+
+def prefill_records(messages: int, seed: int = 20261128, now: float | None = None) -> list[dict]:
+    """``messages`` simulated recording lines (many accounts, realistic topic mix), oldest first."""
+    now = time.time() if now is None else now
+    accounts = max(20, messages // MESSAGES_PER_ACCOUNT)
+    for _ in range(6):  # bounded: grow the population until there are enough messages
+        records = simulate(seed=seed, accounts=accounts, days=SIM_DAYS, start=now - (SIM_DAYS + 1) * 86400).records
+        if len(records) >= messages:
+            return records[:messages]
+        accounts = int(accounts * messages / max(1, len(records)) * 1.1) + 1
+    raise RuntimeError(f"simulate() did not yield {messages} messages")
+
+
+def to_messages(records: list[dict]) -> list[Message]:
+    return [Message(r["topic"], str(r["key"]).encode(), orjson.dumps(r["value"])) for r in records]
+
+
+@dataclass(frozen=True)
+class ProbeEvent:
+    """One latency-probe input: an account, its event time (whole seconds) and the message."""
+
+    account: str
+    event_time: int
+    message: Message
+
+
+def probe_account(index: int) -> str:
+    return f"gh_b{index:011x}"
+
+
+def probe_events(count: int, now: float | None = None, run_tag: str = "") -> list[ProbeEvent]:
+    """``count`` secondary sales over fresh accounts, interleaved so many cases are open at once.
+
+    Accounts are taken in waves of 64; within a wave the sales go round-robin, so each
+    account's reminder is triggered by one message in the middle of the traffic. The
+    (account, event time) pair of every message is unique, which is what an action's
+    ``account_id`` and ``event_time`` are matched against.
+    """
+    now = time.time() if now is None else now
+    base = int(now) - 3 * 3600
+    wave = 64
+    events: list[ProbeEvent] = []
+    account_index = 0
+    while len(events) < count:
+        accounts = [probe_account(account_index + i) for i in range(wave)]
+        account_index += wave
+        for sale in range(SALES_PER_PROBE_ACCOUNT):
+            for position, account in enumerate(accounts):
+                if len(events) >= count:
+                    break
+                at = base + sale * PROBE_SPACING_S + position  # unique per account and sale
+                app = f"wx{int(account[4:], 16):016x}"
+                value = {
+                    "event_id": f"bench-probe{run_tag}-{account}-{sale}",
+                    "app_id": app,
+                    "owner_account_id": account,
+                    "occurred_at": format_time(at),
+                    "type": "sale.secondary",
+                    "user_id": f"buyer-{account}-{sale}",
+                    "counterparty_id": f"seller-{account}-{sale}",
+                    "item_id": f"item-{account}-{sale}",
+                    "collection_id": "bench-collection",
+                    "price_cents": 99000,
+                    "issue_price_cents": 990,
+                }
+                events.append(ProbeEvent(account, at, Message(topics.MINI_PROGRAM_EVENTS, app.encode(), orjson.dumps(value))))
+    return events
+
+
+def quiet_posts(count: int, now: float | None = None) -> list[Message]:
+    """One harmless post each for ``count`` fresh accounts: the cheapest state a worker keeps."""
+    now = time.time() if now is None else now
+    published = format_time(int(now) - 3600)
+    messages = []
+    for index in range(count):
+        account = f"gh_q{index:011x}"
+        value = {
+            "event_id": f"bench-quiet-{account}",
+            "account_id": account,
+            "published_at": published,
+            "title": "本周活动预告",
+            "text": "欢迎关注我们的公众号，本周六下午在门店举办读书分享会，免费参加。",
+        }
+        messages.append(Message(topics.POSTS, account.encode(), orjson.dumps(value)))
+    return messages
