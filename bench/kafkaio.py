@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 POLL_INTERVAL_S = 0.1
 
@@ -54,6 +55,19 @@ async def produce_all(bootstrap: str, messages: Sequence[Message], batch: int = 
     finally:
         await producer.stop()
     return len(messages)
+
+
+async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
+    """Scratch topics with ``partitions`` partitions (existing ones are left alone)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [NewTopic(name, partitions, 1) for name in names if name not in existing]
+        if new:
+            await admin.create_topics(new)
+    finally:
+        await admin.close()
 
 
 async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
@@ -97,7 +111,10 @@ async def commit_group_offsets(bootstrap: str, group: str, offsets: dict[TopicPa
 
 async def committed(admin: AIOKafkaAdminClient, group: str, topics: set[str]) -> int:
     """Sum of the group's committed offsets over ``topics`` (0 before the first commit)."""
-    offsets = await admin.list_consumer_group_offsets(group)
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    except KafkaError:  # no coordinator yet (the offsets topic appears with the first group)
+        return 0
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic in topics and meta.offset > 0)
 
 
@@ -107,6 +124,7 @@ async def watch_drain(
     progress_topics: set[str],
     done: "DoneCheck",
     timeout_s: float,
+    check_alive: Callable[[], None] = lambda: None,
 ) -> DrainResult:
     """Time a group from its first commit to the moment ``done`` says the backlog is processed.
 
@@ -120,6 +138,7 @@ async def watch_drain(
         first_at, first_count = None, 0
         last_count = 0
         while time.monotonic() < deadline:
+            check_alive()
             count = await committed(admin, group, progress_topics)
             now = time.monotonic()
             if first_at is None and count > 0:

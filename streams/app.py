@@ -93,6 +93,8 @@ def create_app(config: Config) -> Tradewatch:
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         stream_wait_empty=False,
+        # dead letters carry the original bytes: as large as the broker accepted on input
+        producer_max_request_size=64 * 1024 * 1024,
     )
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     inputs = app.topic(*topics.INPUT_TOPICS, **raw)
@@ -110,7 +112,8 @@ def create_app(config: Config) -> Tradewatch:
     publisher = ActionPublisher(app, policy, log)
     limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
     tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table)
-    metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode, "source": policy.source})
+    metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
+    lag_series: set[tuple[str, str]] = set()
 
     @app.agent(inputs, concurrency=1)
     async def intake(stream):
@@ -182,7 +185,9 @@ def create_app(config: Config) -> Tradewatch:
 
     @app.timer(config.lag_interval_s)
     async def measure_lag() -> None:
+        """Lag = log end offset - committed offset, for the partitions this worker owns now."""
         consumer = app.consumer
+        current: set[tuple[str, str]] = set()
         for tp in consumer.assignment():
             try:
                 highwater = consumer.highwater(tp)
@@ -191,8 +196,13 @@ def create_app(config: Config) -> Tradewatch:
             if highwater is None:
                 continue
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - no public accessor
-            position = committed if committed is not None else 0
-            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+            labels = (tp.topic, str(tp.partition))
+            metrics.CONSUMER_LAG.labels(*labels).set(max(0, highwater - (committed or 0)))
+            current.add(labels)
+        for labels in lag_series - current:  # partitions revoked by a rebalance
+            metrics.CONSUMER_LAG.remove(*labels)
+        lag_series.clear()
+        lag_series.update(current)
 
     @app.on_rebalance_complete.connect
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001

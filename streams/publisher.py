@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import orjson
+from aiokafka.errors import KafkaError
 
 from streams import metrics, topics
 from streams.core.actions import OFFICIAL_ACCOUNT, SUSPEND, stamp
@@ -82,18 +83,36 @@ class ActionPublisher:
         self.log.warning("circuit breaker reset by operator: enforcing again (mode=%s)", self.policy.mode)
 
     async def dead_letter(self, message: Any, headers: list[tuple[str, bytes]]) -> None:
-        await self._send_until_acknowledged(topics.DLQ, message.key, message.value, headers)
+        try:
+            await self._send_until_acknowledged(topics.DLQ, message.key, message.value, headers)
+        except NonRetriableSendError as error:
+            # e.g. larger than the dead-letter topic accepts: keep the evidence of it, not the bytes
+            size = len(message.value or b"")
+            omitted = headers + [("tw-value-omitted", f"{error.reason}; original value {size} bytes".encode())]
+            await self._send_until_acknowledged(topics.DLQ, message.key, None, omitted)
         metrics.DEAD_LETTERS.labels(message.topic).inc()
 
     async def _send_until_acknowledged(
         self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
     ) -> None:
+        """Retry transient failures forever (never drop); raise NonRetriableSendError otherwise."""
         delay = 0.1
         while True:
             try:
                 await self.app.producer.send_and_wait(topic, key, value, None, None, headers)
                 return
-            except Exception as error:  # noqa: BLE001 - any producer error: retry, never drop
-                self.log.error("send to %s failed (%s); retrying in %.1fs", topic, type(error).__name__, delay)
+            except Exception as error:  # noqa: BLE001 - classify every producer error
+                cause = error.__cause__ or error
+                if isinstance(cause, KafkaError) and not cause.retriable:
+                    raise NonRetriableSendError(type(cause).__name__) from error
+                self.log.error("send to %s failed (%s); retrying in %.1fs", topic, type(cause).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY_S)
+
+
+class NonRetriableSendError(Exception):
+    """Kafka refused a message for a reason that retrying cannot fix (e.g. its size)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

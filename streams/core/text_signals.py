@@ -335,10 +335,10 @@ def _compile_pattern(item: Any, key: str) -> tuple[re.Pattern[str], _Entry]:
 class TextMatcher:
     """Finds text signals in posts with a compiled vocabulary; immutable and thread-safe."""
 
-    def __init__(self, literal_regex: re.Pattern[str], literals: dict[str, _Entry],
+    def __init__(self, literal_regexes: tuple[re.Pattern[str], ...], literals: dict[str, _Entry],
                  patterns: tuple[tuple[re.Pattern[str], _Entry], ...], scopes: dict[str, str],
                  settings: dict[str, float]) -> None:
-        self._literal_regex = literal_regex
+        self._literal_regexes = literal_regexes
         self._literals = literals
         self._patterns = patterns
         self._scopes = scopes
@@ -418,24 +418,35 @@ class TextMatcher:
                     for term, roles in roles_by_term.items()}
         for term in _BREAK_TERMS:
             literals[term] = _Entry(term, frozenset({_BREAK}))
-        literal_regex = re.compile(_trie_regex(list(literals)))
-        return cls(literal_regex, literals, patterns, scopes, settings)
+        # Two tries, by the script of the first character: a Latin letter can start a term at
+        # almost every position of English text, and mixing those alternatives into the CJK
+        # trie would make every Chinese character pay for them.
+        latin = [term for term in literals if _is_word_char(term[0])]
+        other = [term for term in literals if not _is_word_char(term[0])]
+        literal_regexes = tuple(re.compile(_trie_regex(terms)) for terms in (other, latin) if terms)
+        return cls(literal_regexes, literals, patterns, scopes, settings)
 
     # -----------------------------------------------------------------------------------------
 
     def _scan(self, text: str) -> list[tuple[int, int, _Entry]]:
-        """All vocabulary matches in text order; a pattern match (a handle, an address) wins
-        over the literals inside it, as the more specific reading."""
+        """All vocabulary matches in text order, leftmost-longest and non-overlapping, as one
+        alternation would give. A pattern match (a handle, an address) wins over the literals
+        inside it, as the more specific reading; clause breaks always survive."""
         literals = self._literals
-        found = [(m.start(), m.end(), literals[m.group()])
-                 for m in self._literal_regex.finditer(text)]
+        regexes = self._literal_regexes
+        found = [(m.start(), m.end(), literals[m.group()]) for m in regexes[0].finditer(text)]
+        for regex in regexes[1:]:
+            found.extend((m.start(), m.end(), literals[m.group()]) for m in regex.finditer(text))
         pattern_hits = [(m.start(), m.end(), entry)
                         for regex, entry in self._patterns for m in regex.finditer(text)]
+        if len(regexes) == 1 and not pattern_hits:
+            return found
+        found = _leftmost_longest(found)
         if not pattern_hits:
             return found
-        pattern_hits.sort(key=lambda hit: hit[0])
+        pattern_hits = _leftmost_longest(pattern_hits)
         kept = [hit for hit in found
-                if hit[2].roles == {_BREAK}
+                if _BREAK in hit[2].roles
                 or not any(p[0] < hit[1] and hit[0] < p[1] for p in pattern_hits)]
         return sorted(kept + pattern_hits, key=lambda hit: hit[0])
 
@@ -527,6 +538,18 @@ class TextMatcher:
         if self._scopes[candidate[0]] == "near" and to_collectible > window:
             return False
         return to_collectible < _gap_to_nearest(other_at, start, end)
+
+
+def _leftmost_longest(hits: list[tuple[int, int, _Entry]]) -> list[tuple[int, int, _Entry]]:
+    """Drop hits that overlap an earlier (or equally early but longer) hit."""
+    hits.sort(key=lambda hit: (hit[0], -hit[1]))
+    kept: list[tuple[int, int, _Entry]] = []
+    reach = -1
+    for hit in hits:
+        if hit[0] >= reach:
+            kept.append(hit)
+            reach = hit[1]
+    return kept
 
 
 def _gap_to_nearest(spans: list[tuple[int, int]], start: int, end: int) -> float:

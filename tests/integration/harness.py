@@ -154,8 +154,8 @@ def _value_bytes(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-async def _produce(bootstrap: str, records: Iterable[dict[str, Any]]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+async def _produce(bootstrap: str, records: Iterable[dict[str, Any]], max_request_size: int) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all", max_request_size=max_request_size)
     await producer.start()
     count = 0
     try:
@@ -180,8 +180,8 @@ async def _produce(bootstrap: str, records: Iterable[dict[str, Any]]) -> int:
     return count
 
 
-def produce(bootstrap: str, records: Iterable[dict[str, Any]]) -> int:
-    return asyncio.run(_produce(bootstrap, records))
+def produce(bootstrap: str, records: Iterable[dict[str, Any]], max_request_size: int = 1048576) -> int:
+    return asyncio.run(_produce(bootstrap, records, max_request_size))
 
 
 async def _read_all(bootstrap: str, topic: str) -> list[Any]:

@@ -1,0 +1,108 @@
+"""Event-to-action latency under a fixed offered load.
+
+The probe traffic (see :func:`bench.traffic.probe_events`) is sent at a constant rate; the
+wall time of every send is kept by (account, event time). Each action read back from
+enforcement.actions.v1 is matched to the send that triggered it through its ``account_id``
+and ``event_time`` (the subject clock when decided = the triggering input's event time),
+and its latency is the arrival time at this consumer minus that send time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.traffic import ProbeEvent
+from streams import topics
+from streams.core.timefmt import parse_time
+
+
+@dataclass
+class LatencyResult:
+    offered_eps: float
+    sent: int
+    send_seconds: float
+    latencies_s: list[float] = field(default_factory=list)
+    unmatched_actions: int = 0
+
+    def quantile(self, q: float) -> float | None:
+        """Nearest-rank quantile of the matched latencies."""
+        if not self.latencies_s:
+            return None
+        ordered = sorted(self.latencies_s)
+        rank = max(0, min(len(ordered) - 1, int(round(q * len(ordered) + 0.5)) - 1))
+        return ordered[rank]
+
+
+async def offer(
+    bootstrap: str,
+    events: list[ProbeEvent],
+    rate_eps: float,
+    consumed: Callable[[], Awaitable[float]],
+    actions_sent: Callable[[], Awaitable[float]],
+    drain_timeout_s: float,
+) -> LatencyResult:
+    """Send ``events`` at ``rate_eps``, then wait (bounded) until the worker consumed them all
+    and every action it reports having sent has arrived; ``consumed``/``actions_sent`` read
+    the worker's metrics (totals since it started, including earlier traffic)."""
+    consumed_before = await consumed()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+    await consumer.start()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks=1)
+    await producer.start()
+    arrivals: list[tuple[float, bytes]] = []
+    stop = asyncio.Event()
+    try:
+        tps = [TopicPartition(topics.ACTIONS, p) for p in sorted(consumer.partitions_for_topic(topics.ACTIONS) or {0})]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:
+            await consumer.position(tp)  # resolve now: only actions caused by this phase count
+
+        async def collect() -> None:
+            while not stop.is_set():
+                batch = await consumer.getmany(*tps, timeout_ms=50)
+                now = time.time()
+                for records in batch.values():
+                    arrivals.extend((now, record.value) for record in records)
+
+        collector = asyncio.create_task(collect())
+        sent_at: dict[tuple[str, int], float] = {}
+        pending = []
+        started = time.time()
+        for index, event in enumerate(events):
+            due = started + index / rate_eps
+            delay = due - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent_at[(event.account, event.event_time)] = time.time()
+            pending.append(await producer.send(event.message.topic, event.message.value, key=event.message.key))
+        await asyncio.gather(*pending)
+        send_seconds = time.time() - started
+
+        deadline = time.monotonic() + drain_timeout_s
+        while time.monotonic() < deadline and await consumed() < consumed_before + len(events):
+            await asyncio.sleep(0.1)
+        while time.monotonic() < deadline and len(arrivals) < await actions_sent():
+            await asyncio.sleep(0.1)
+        stop.set()
+        await collector
+    finally:
+        stop.set()
+        await producer.stop()
+        await consumer.stop()
+
+    result = LatencyResult(offered_eps=rate_eps, sent=len(events), send_seconds=send_seconds)
+    for arrived, value in arrivals:
+        action = orjson.loads(value)
+        key = (action.get("account_id"), int(parse_time(action["event_time"])))
+        if key in sent_at:
+            result.latencies_s.append(arrived - sent_at[key])
+        else:
+            result.unmatched_actions += 1
+    return result

@@ -1,0 +1,70 @@
+"""The live worker routes every hostile message to the dead-letter topic and decides on the rest
+exactly as it would without them."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from streams.core.policy import load_policy
+from streams.offline.replay import replay
+from streams.localkafka import LocalKafka
+from tests.hostile import SEVERAL_MB, corpus
+from tests.integration.harness import WorkerProcess, produce, read_actions, read_all, wait_for
+from tests.integration.records import resale_records
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+ACCOUNT = "gh_badc0ffee000"
+APP = "wxbadc0ffee0000001"
+
+
+@pytest.fixture
+def kafka_with_big_messages(tmp_path):
+    """A broker that accepts the several-MB post, so the worker (not Kafka) must reject it."""
+    limit = str(SEVERAL_MB * 2)
+    broker = LocalKafka(tmp_path / "kafka", extra_config={"message.max.bytes": limit, "replica.fetch.max.bytes": limit})
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def test_hostile_input_goes_to_dead_letters_and_changes_no_decision(kafka_with_big_messages, tmp_path):
+    kafka = kafka_with_big_messages
+    good = resale_records(ACCOUNT, APP, count=170, every_s=1800)
+    expected = replay([(str(i), orjson.dumps(r)) for i, r in enumerate(good)], load_policy()).actions
+    assert [a["action"] for a in expected] == ["qualification_reminder", "suspend", "suspend"]
+
+    hostile = corpus()
+    future = resale_records(ACCOUNT, APP, count=1)[0]  # far future, for the account with a pending deadline
+    future["value"]["occurred_at"] = "2099-01-01T00:00:00+00:00"
+    bad_records = [{"topic": h.topic, "key": ACCOUNT, "value": h.value} for h in hostile]
+    bad_records.append({"topic": future["topic"], "key": future["key"], "value": orjson.dumps(future["value"])})
+    reasons = {record["value"]: h for record, h in zip(bad_records, hostile)}
+
+    worker = WorkerProcess(kafka.bootstrap, "tw-hostile", tmp_path).start()
+    try:
+        worker.wait_ready()
+        # bad first (including the far-future event right after the reminder's trades), then the good
+        # traffic, then every good message again (exact duplicate deliveries)
+        produce(kafka.bootstrap, good[:20] + bad_records + good[20:] + good, max_request_size=SEVERAL_MB * 2)
+        total = len(good) * 2 + len(bad_records)
+        wait_for(lambda: worker.metric("tradewatch_events_consumed_total") >= total, 90, "every message consumed")
+
+        dead = read_all(kafka.bootstrap, "tradewatch.dlq.v1")
+        assert len(dead) == len(bad_records)
+        for letter in dead:
+            headers = dict(letter.headers)
+            expected_reason = reasons[letter.value].reason if letter.value in reasons else "future_time"
+            assert headers["tw-error-class"].decode() == expected_reason, headers
+        assert worker.metric("tradewatch_events_consumed_total", outcome="duplicate") == len(good)
+
+        live = read_actions(kafka.bootstrap)
+        assert sorted((a["action_id"], a["action"], a.get("deadline"), a["event_time"]) for a in live) == sorted(
+            (a["action_id"], a["action"], a.get("deadline"), a["event_time"]) for a in expected
+        )
+        assert worker.process.poll() is None, "the worker died"
+    finally:
+        worker.stop()
