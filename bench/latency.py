@@ -27,8 +27,17 @@ class LatencyResult:
     offered_eps: float
     sent: int
     send_seconds: float
-    latencies_s: list[float] = field(default_factory=list)
+    latencies_s: list[float] = field(default_factory=list)  # in send order
     unmatched_actions: int = 0
+
+    def trend(self) -> tuple[float | None, float | None]:
+        """Median latency of the first and of the last third of the sends: a rising trend means
+        the worker fell behind the offered rate (a backlog), not a slow path per event."""
+        third = len(self.latencies_s) // 3
+        if third == 0:
+            return None, None
+        first, last = sorted(self.latencies_s[:third]), sorted(self.latencies_s[-third:])
+        return first[len(first) // 2], last[len(last) // 2]
 
     def quantile(self, q: float) -> float | None:
         """Nearest-rank quantile of the matched latencies."""
@@ -98,11 +107,13 @@ async def offer(
         await consumer.stop()
 
     result = LatencyResult(offered_eps=rate_eps, sent=len(events), send_seconds=send_seconds)
+    matched: list[tuple[float, float]] = []
     for arrived, value in arrivals:
         action = orjson.loads(value)
         key = (action.get("account_id"), int(parse_time(action["event_time"])))
         if key in sent_at:
-            result.latencies_s.append(arrived - sent_at[key])
+            matched.append((sent_at[key], arrived - sent_at[key]))
         else:
             result.unmatched_actions += 1
+    result.latencies_s = [latency for _, latency in sorted(matched)]
     return result

@@ -192,6 +192,8 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
         "latency_p50_s": latency.quantile(0.5),
         "latency_p99_s": latency.quantile(0.99),
         "latency_max_s": max(latency.latencies_s) if latency.latencies_s else None,
+        "latency_p50_first_third_s": latency.trend()[0],
+        "latency_p50_last_third_s": latency.trend()[1],
         "latency_hist_p50_s": histogram_quantile(latency_metrics, "tradewatch_event_to_action_latency_seconds", 0.5),
         "latency_hist_p99_s": histogram_quantile(latency_metrics, "tradewatch_event_to_action_latency_seconds", 0.99),
         **memory,
@@ -226,7 +228,9 @@ def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps:
     asyncio.run(kafkaio.commit_group_offsets(bootstrap, worker.app_id, ends))
     worker.start()
     try:
+        began = time.monotonic()
         worker.wait_ready()
+        say(f"bench: latency worker ready after {time.monotonic() - began:.1f} s")
 
         async def consumed() -> float:
             return await asyncio.to_thread(worker.metric, "tradewatch_events_consumed_total")
@@ -237,6 +241,8 @@ def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps:
         events = traffic.probe_events(max(1, int(offered_eps * sizes.latency_seconds)))
         latency = asyncio.run(offer(bootstrap, events, offered_eps, consumed, actions_sent, drain_timeout_s=60 + len(events) / 100))
         latency_metrics = worker.metrics_text()
+        say(f"bench: offered {latency.sent:,} probe messages in {latency.send_seconds:.1f} s, all handled "
+            f"{time.monotonic() - began:.1f} s after the worker started")
 
         quiet = traffic.quiet_posts(sizes.quiet_accounts)
         before_consumed = worker.metric("tradewatch_events_consumed_total")
@@ -249,6 +255,7 @@ def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps:
 
         wait_until(all_consumed, 60 + len(quiet) / 100, "the quiet accounts' posts to be consumed", interval_s=0.25)
         rss_after = rss_bytes(worker.pid)
+        say(f"bench: {len(quiet):,} quiet accounts consumed ({time.monotonic() - began:.1f} s after the worker started)")
         per_account = (rss_after - rss_before) / len(quiet)
         memory = {
             "quiet_accounts": len(quiet),

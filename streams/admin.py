@@ -5,13 +5,16 @@ from __future__ import annotations
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.config import Config
+from streams.security import start_checked
 from streams.topics import TOPIC_SPECS
 
 
 async def create_topics(config: Config) -> list[str]:
     """Create missing topics; return the names created (existing ones are left alone)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap_servers, client_id=f"{config.app_id}-admin")
-    await admin.start()
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=config.bootstrap_servers, client_id=f"{config.app_id}-admin", **config.security.aiokafka_kwargs()
+    )
+    await start_checked(admin, config.security, config.bootstrap_servers)
     try:
         existing = set(await admin.list_topics())
         missing = [
@@ -35,8 +38,10 @@ async def missing_input_topics(config: Config) -> list[str]:
     """Input and output topics that do not exist (the worker refuses to start without them)."""
     from streams.topics import INPUT_TOPICS, OUTPUT_TOPICS
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap_servers, client_id=f"{config.app_id}-admin")
-    await admin.start()
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=config.bootstrap_servers, client_id=f"{config.app_id}-admin", **config.security.aiokafka_kwargs()
+    )
+    await start_checked(admin, config.security, config.bootstrap_servers)
     try:
         existing = set(await admin.list_topics())
     finally:

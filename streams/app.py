@@ -95,6 +95,7 @@ def create_app(config: Config) -> Tradewatch:
         stream_wait_empty=False,
         # dead letters carry the original bytes: as large as the broker accepted on input
         producer_max_request_size=64 * 1024 * 1024,
+        **config.security.faust_settings(),
     )
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     inputs = app.topic(*topics.INPUT_TOPICS, **raw)
@@ -109,7 +110,7 @@ def create_app(config: Config) -> Tradewatch:
         value_type=SubjectStateValue,
     )
     detector = Detector(policy)
-    publisher = ActionPublisher(app, policy, log)
+    publisher = ActionPublisher(app, policy, log, signing=config.signing)
     limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
     tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table)
     metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})

@@ -14,6 +14,11 @@ from streams.core.timefmt import TimeFormatError, parse_time
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["verify"]:  # its own parser: flags pass through untouched
+        from streams.signing import verify_main
+
+        return verify_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -68,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=400.0, help="messages per second to play")
     demo.add_argument("--broker", help="use this running broker instead of starting a local one")
     demo.set_defaults(run=run_demo)
+
+    commands.add_parser("verify", help="check the signatures of enforcement actions (tradewatch verify --help)", add_help=False)
     return parser
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from streams.core.policy import MODES, Policy, PolicyError, load_policy
+from streams.security import SECURITY_SETTINGS, KafkaSecurity, SecurityConfigError
+from streams.signing import SIGNING_SETTINGS, SigningConfigError, SigningKeys
 
 
 class ConfigError(ValueError):
@@ -43,6 +45,8 @@ SETTINGS = (
     Setting("TRADEWATCH_MAX_JSON_DEPTH", "32", "deeper JSON nesting goes to the dead-letter topic unparsed"),
     Setting("TRADEWATCH_LAG_INTERVAL_SECONDS", "15", "how often consumer lag is measured for the metric"),
     Setting("TRADEWATCH_LOG_LEVEL", "info", "debug, info, warning or error"),
+    *(Setting(*row) for row in SECURITY_SETTINGS),
+    *(Setting(*row) for row in SIGNING_SETTINGS),
 )
 
 
@@ -63,6 +67,8 @@ class Config:
     max_json_depth: int
     lag_interval_s: float
     log_level: str
+    security: KafkaSecurity = KafkaSecurity()
+    signing: SigningKeys | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -111,6 +117,11 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
             policy = policy.with_mode(mode)
     except PolicyError as exc:
         raise ConfigError(f"TRADEWATCH_POLICY: {exc}") from None
+    try:
+        security = KafkaSecurity.from_env(source)
+        signing = SigningKeys.from_env(source)
+    except (SecurityConfigError, SigningConfigError) as exc:
+        raise ConfigError(str(exc)) from None
     return Config(
         broker=broker,
         app_id=app_id,
@@ -127,6 +138,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         max_json_depth=max_depth,
         lag_interval_s=lag_interval,
         log_level=log_level,
+        security=security,
+        signing=signing,
     )
 
 

@@ -22,6 +22,7 @@ from streams.core.breaker import CircuitBreaker
 from streams.core.policy import Policy
 from streams.core.timefmt import format_time
 from streams.decode import validate_action
+from streams.signing import SigningKeys, sign
 
 MAX_RETRY_DELAY_S = 30.0
 
@@ -40,8 +41,9 @@ def dead_letter_headers(message: Any, reason: str, detail: str) -> list[tuple[st
 
 
 class ActionPublisher:
-    def __init__(self, app: Any, policy: Policy, log: logging.Logger) -> None:
+    def __init__(self, app: Any, policy: Policy, log: logging.Logger, signing: SigningKeys | None = None) -> None:
         self.app = app
+        self.signing = signing
         self.policy = policy
         self.log = log
         self.breaker = CircuitBreaker(policy.max_suspensions_per_minute)
@@ -67,7 +69,11 @@ class ActionPublisher:
         validate_action(record)
         topic = topics.ACTIONS if mode == "enforce" else topics.SHADOW
         key = record["subject"]["id"].encode()
-        await self._send_until_acknowledged(topic, key, orjson.dumps(record), [("tw-action", record["action"].encode())])
+        value = orjson.dumps(record)
+        headers = [("tw-action", record["action"].encode())]
+        if self.signing is not None:
+            headers += sign(self.signing, topic, key, value, int(now * 1000))
+        await self._send_until_acknowledged(topic, key, value, headers)
         metrics.ACTIONS.labels(record["action"], mode).inc()
         if produced_at:
             metrics.EVENT_TO_ACTION_LATENCY.labels(record["action"]).observe(max(0.0, time.time() - produced_at))

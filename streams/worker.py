@@ -22,6 +22,10 @@ def run(config: Config) -> int:
         raise ConfigError(f"TRADEWATCH_BROKER={config.broker}: cannot reach Kafka ({type(error).__name__}: {error})") from None
     if missing:
         raise ConfigError(f"topics missing on {config.broker}: {', '.join(missing)}; create them with `tradewatch topics`")
+    if config.signing is None:
+        logging.getLogger("tradewatch").warning(
+            "enforcement actions are NOT signed: set TRADEWATCH_SIGNING_KEYS and TRADEWATCH_SIGNING_KEY_ID"
+        )
     tw = create_app(config)
 
     @tw.app.task

@@ -37,6 +37,10 @@ Context rules, in the order they are applied (each is tunable in the vocabulary'
    that survived rules 1–2. Distinct terms, not repetitions, so stuffing one word does not
    help. A post that carries a concrete contact handle or wallet address (a pattern marked
    ``solicits``) never gets the pass: news and regulators do not print a way to pay someone.
+   Reporting talks *about* platforms in the third person; trading posts *address* buyers
+   (本平台, 我们, 快来, 立即, 上架, "join", "list your"): a post with no ``solicitation`` cue
+   needs only ``reporting_unsolicited_score`` reporting cues to count as reporting, while a
+   post that solicits must pass the stricter dominance test above.
 """
 
 from __future__ import annotations
@@ -73,8 +77,10 @@ TRAILING_NEGATOR = "trailing_negators"
 OTHER_MARKET = "other_markets"
 NEUTRAL = "neutral"
 BUSINESS_CONTACT = "business_contact"
+SOLICITATION = "solicitation"
 CONTEXT_LISTS: tuple[str, ...] = (
     COLLECTIBLE, REPORTING, NEGATOR, TRAILING_NEGATOR, OTHER_MARKET, NEUTRAL, BUSINESS_CONTACT,
+    SOLICITATION,
 )
 _BREAK = "clause_break"  # internal role of 。，!? etc.
 _SIGNAL_ROLES = frozenset(TEXT_SIGNAL_CODES)
@@ -86,14 +92,16 @@ _TRADING_WEIGHT_CODES = _SIGNAL_ROLES - {"primary_promotion"}
 _DEFAULT_SETTINGS: dict[str, float] = {
     "context_window": 60,
     "negation_window": 14,
+    "latin_negation_window": 40,
     "trailing_negation_window": 12,
     "reporting_min_score": 3,
+    "reporting_unsolicited_score": 2,
     "reporting_title_weight": 2,
     "reporting_ratio": 0.75,
     "max_terms_per_hit": 5,
 }
-_INT_SETTINGS = frozenset({"context_window", "negation_window", "trailing_negation_window",
-                           "max_terms_per_hit"})
+_INT_SETTINGS = frozenset({"context_window", "negation_window", "latin_negation_window",
+                           "trailing_negation_window", "max_terms_per_hit"})
 _TOP_LEVEL_KEYS = _SIGNAL_ROLES | frozenset(CONTEXT_LISTS) | {
     "settings", "patterns", "version", "description"}
 
@@ -458,7 +466,9 @@ class TextMatcher:
         title_end = len(title_norm)
         settings = self._settings
         negation_window = settings["negation_window"]
+        latin_negation_window = settings["latin_negation_window"]
         scopes = self._scopes
+        solicited = False
 
         collectible_at: list[tuple[int, int]] = []  # spans, in text order
         other_at: list[tuple[int, int]] = []
@@ -485,7 +495,11 @@ class TextMatcher:
                 elif role == OTHER_MARKET:
                     other_at.append((start, end))
                 elif role == NEGATOR:
-                    negated_clause, negated_until = clause, end + negation_window
+                    # a window in characters: Latin words are longer than Chinese ones
+                    reach = latin_negation_window if _is_word_char(entry.display[:1].lower()) else negation_window
+                    negated_clause, negated_until = clause, end + reach
+                elif role == SOLICITATION:
+                    solicited = True
                 elif role == TRAILING_NEGATOR:
                     trailing.append((start, clause))
                 elif role == REPORTING:
@@ -514,6 +528,8 @@ class TextMatcher:
         if reporting_weight and not any(c[6] for c in counted):
             score = sum(reporting_weight.values())
             trading_terms = {c[1] for c in counted if c[0] in _TRADING_WEIGHT_CODES}
+            if not solicited and score >= settings["reporting_unsolicited_score"]:
+                return []
             if (score >= settings["reporting_min_score"]
                     and score >= settings["reporting_ratio"] * len(trading_terms)):
                 return []

@@ -351,7 +351,10 @@ def test_worker_over_sasl_ssl_publishes_signed_actions(secured_kafka, tmp_path):
         records = [post_record(account, "数字藏品二级市场已开放，寄售转售自由交易，地板价持续上涨！", at_offset_s=0)]
         records += resale_records(account, app, count=30, start_offset_s=60)
         produce(broker.bootstrap, records)  # the test's own client uses the PLAINTEXT listener
-        actions = wait_for(lambda: read_all(broker.bootstrap, "enforcement.actions.v1"), 60, "a signed action")
+        def ours() -> list:
+            return [m for m in read_all(broker.bootstrap, "enforcement.actions.v1") if m.key == account.encode()]
+
+        actions = wait_for(ours, 60, "an action for the account")
         keys = SigningKeys([SigningKey.hmac("w1", secret)])
         for message in actions:
             assert verify(keys, message.topic, message.key, message.value, message.headers) == "w1"
