@@ -27,9 +27,10 @@ from streams.core.actions import STRENGTH
 from streams.core.timefmt import format_time, parse_time
 
 DEMO_ARCHETYPES = (
-    "unlicensed_market",
-    "consignment",
-    "disguised",
+    "open_market",
+    "consignment_c2c",
+    "disguised_trading",
+    "crypto_settled",
     "fraud_platform",
     "licensed_in_time",
     "news_regulator",
