@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.kafkaio import topic_partitions
 from bench.traffic import ProbeEvent
 from streams import topics
 from streams.core.timefmt import parse_time
@@ -67,7 +68,7 @@ async def offer(
     arrivals: list[tuple[float, bytes]] = []
     stop = asyncio.Event()
     try:
-        tps = [TopicPartition(topics.ACTIONS, p) for p in sorted(consumer.partitions_for_topic(topics.ACTIONS) or {0})]
+        tps = await topic_partitions(bootstrap, [topics.ACTIONS])
         consumer.assign(tps)
         await consumer.seek_to_end(*tps)
         for tp in tps:
