@@ -90,7 +90,8 @@ async def offer(
             delay = due - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            sent_at[(event.account, event.event_time)] = time.time()
+            if event.account:
+                sent_at[(event.account, event.event_time)] = time.time()
             pending.append(await producer.send(event.message.topic, event.message.value, key=event.message.key))
         await asyncio.gather(*pending)
         send_seconds = time.time() - started

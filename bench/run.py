@@ -53,6 +53,7 @@ class Sizes:
     partitions: int
     latency_seconds: float
     quiet_accounts: int
+    probe_share: float = 0.1
 
     @property
     def drain_timeout_s(self) -> float:
@@ -70,6 +71,8 @@ def parse_args(argv: list[str] | None) -> tuple[Sizes, argparse.Namespace]:
     parser.add_argument("--partitions", type=int, help="partitions of every topic (default 4 quick / 8 full)")
     parser.add_argument("--latency-seconds", type=float, help="duration of the offered-load phase (10 quick / 30 full)")
     parser.add_argument("--quiet-accounts", type=int, help="K fresh quiet accounts for the memory phase (20,000 / 100,000)")
+    parser.add_argument("--probe-share", type=float, default=0.1,
+                        help="share of the offered load that is latency probes (the rest is simulated background; default 0.1)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json", help="results JSON (default bench/results/latest.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (broker data, worker logs)")
     args = parser.parse_args(argv)
@@ -79,9 +82,12 @@ def parse_args(argv: list[str] | None) -> tuple[Sizes, argparse.Namespace]:
         partitions=args.partitions or base.partitions,
         latency_seconds=args.latency_seconds or base.latency_seconds,
         quiet_accounts=args.quiet_accounts or base.quiet_accounts,
+        probe_share=args.probe_share,
     )
-    if sizes.messages < 100 or sizes.partitions < 1 or sizes.latency_seconds <= 0 or sizes.quiet_accounts < 100:
-        parser.error("need --messages >= 100, --partitions >= 1, --latency-seconds > 0, --quiet-accounts >= 100")
+    if sizes.messages < 100 or sizes.partitions < 1 or sizes.latency_seconds <= 0 or sizes.quiet_accounts < 100 \
+            or not 0 < sizes.probe_share <= 1:
+        parser.error("need --messages >= 100, --partitions >= 1, --latency-seconds > 0, --quiet-accounts >= 100, "
+                     "0 < --probe-share <= 1")
     return sizes, args
 
 
@@ -186,6 +192,7 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
         "replay_actions": replay_actions,
         "offered_eps": round(offered_eps, 1),
         "latency_messages_sent": latency.sent,
+        "latency_probe_share": sizes.probe_share,
         "latency_send_seconds": round(latency.send_seconds, 2),
         "latency_samples": len(latency.latencies_s),
         "latency_unmatched_actions": latency.unmatched_actions,
@@ -238,7 +245,7 @@ def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps:
         async def actions_sent() -> float:
             return await asyncio.to_thread(worker.metric, "tradewatch_actions_total")
 
-        events = traffic.probe_events(max(1, int(offered_eps * sizes.latency_seconds)))
+        events = traffic.offered_traffic(max(1, int(offered_eps * sizes.latency_seconds)), sizes.probe_share)
         latency = asyncio.run(offer(bootstrap, events, offered_eps, consumed, actions_sent, drain_timeout_s=60 + len(events) / 100))
         latency_metrics = worker.metrics_text()
         say(f"bench: offered {latency.sent:,} probe messages in {latency.send_seconds:.1f} s, all handled "

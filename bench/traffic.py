@@ -43,7 +43,8 @@ def to_messages(records: list[dict]) -> list[Message]:
 
 @dataclass(frozen=True)
 class ProbeEvent:
-    """One latency-probe input: an account, its event time (whole seconds) and the message."""
+    """One offered input: the message plus, for a latency probe, its account and event time
+    (whole seconds); background traffic has ``account == ""``."""
 
     account: str
     event_time: int
@@ -109,3 +110,26 @@ def quiet_posts(count: int, now: float | None = None) -> list[Message]:
         }
         messages.append(Message(topics.POSTS, account.encode(), orjson.dumps(value)))
     return messages
+
+
+def offered_traffic(count: int, probe_share: float, seed: int = 4242, now: float | None = None) -> list[ProbeEvent]:
+    """``count`` inputs: realistic simulated background with latency probes spread evenly in it.
+
+    Why a mix: an all-probe stream makes every sixth message an action, far more than real
+    traffic (the simulation's mix has under 1 % actions), and then the action publishing
+    dominates; ``probe_share`` sets how much of the load is probes (1.0 = probes only).
+    """
+    probes_wanted = max(1, min(count, round(count * probe_share)))
+    probes = probe_events(probes_wanted, now=now)
+    background = [ProbeEvent("", 0, m) for m in to_messages(prefill_records(count - probes_wanted, seed=seed, now=now))] \
+        if count > probes_wanted else []
+    mixed: list[ProbeEvent] = []
+    taken = 0
+    for index in range(count):  # Bresenham-style: the probes land evenly among the background
+        due = (index + 1) * probes_wanted // count
+        if due > taken and taken < len(probes):
+            mixed.append(probes[taken])
+            taken += 1
+        else:
+            mixed.append(background[index - taken])
+    return mixed

@@ -95,6 +95,8 @@ def create_app(config: Config) -> Tradewatch:
         stream_wait_empty=False,
         # dead letters carry the original bytes: as large as the broker accepted on input
         producer_max_request_size=64 * 1024 * 1024,
+        broker_session_timeout=config.session_timeout_s,
+        broker_heartbeat_interval=max(1.0, config.session_timeout_s / 10),
         **config.security.faust_settings(),
     )
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -43,6 +43,7 @@ SETTINGS = (
     Setting("TRADEWATCH_MAX_FUTURE_SKEW_SECONDS", "600", "inputs timed further than this ahead of the wall clock are rejected (they would move clocks)"),
     Setting("TRADEWATCH_MAX_MESSAGE_BYTES", "1048576", "larger input messages go to the dead-letter topic unparsed"),
     Setting("TRADEWATCH_MAX_JSON_DEPTH", "32", "deeper JSON nesting goes to the dead-letter topic unparsed"),
+    Setting("TRADEWATCH_SESSION_TIMEOUT_SECONDS", "30", "a worker silent this long (e.g. killed) loses its partitions to the others"),
     Setting("TRADEWATCH_LAG_INTERVAL_SECONDS", "15", "how often consumer lag is measured for the metric"),
     Setting("TRADEWATCH_LOG_LEVEL", "info", "debug, info, warning or error"),
     *(Setting(*row) for row in SECURITY_SETTINGS),
@@ -66,6 +67,7 @@ class Config:
     max_message_bytes: int
     max_json_depth: int
     lag_interval_s: float
+    session_timeout_s: float
     log_level: str
     security: KafkaSecurity = KafkaSecurity()
     signing: SigningKeys | None = None
@@ -104,6 +106,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
     max_bytes = get("TRADEWATCH_MAX_MESSAGE_BYTES", _int_between(1024, 64 * 1024 * 1024), "an integer 1024..67108864")
     max_depth = get("TRADEWATCH_MAX_JSON_DEPTH", _int_between(2, 512), "an integer 2..512")
     lag_interval = get("TRADEWATCH_LAG_INTERVAL_SECONDS", _float_between(1, 3600), "seconds 1..3600")
+    session_timeout = get("TRADEWATCH_SESSION_TIMEOUT_SECONDS", _float_between(6, 1800), "seconds 6..1800 (the broker's group.min.session.timeout.ms is 6 s by default)")
     log_level = get("TRADEWATCH_LOG_LEVEL", _one_of("debug", "info", "warning", "error"), "debug, info, warning or error")
     mode = get("TRADEWATCH_MODE", _one_of("", *MODES), "enforce, shadow or empty")
     if store == "rocksdb://":
@@ -137,6 +140,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         max_message_bytes=max_bytes,
         max_json_depth=max_depth,
         lag_interval_s=lag_interval,
+        session_timeout_s=session_timeout,
         log_level=log_level,
         security=security,
         signing=signing,

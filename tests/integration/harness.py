@@ -78,6 +78,7 @@ class WorkerProcess:
                 "TRADEWATCH_DATA_DIR": str(self.workdir / f"data-{self.port}"),
                 "TRADEWATCH_TICK_SECONDS": "0",
                 "TRADEWATCH_LAG_INTERVAL_SECONDS": "2",
+                "TRADEWATCH_SESSION_TIMEOUT_SECONDS": "6",
                 "PYTHONUNBUFFERED": "1",
             }
         )
