@@ -92,7 +92,6 @@ def create_app(config: Config) -> Tradewatch:
         table_standby_replicas=0,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
-        stream_wait_empty=False,
         # dead letters carry the original bytes: as large as the broker accepted on input
         producer_max_request_size=64 * 1024 * 1024,
         broker_session_timeout=config.session_timeout_s,

@@ -85,7 +85,9 @@ def check_against_replay(bootstrap: str, expected: dict[str, dict]) -> int:
     extra = set(contents) - set(expected)
     assert not extra, f"{len(extra)} actions replay does not produce"
     for action_id, versions in contents.items():
-        assert versions == {without_wall_clock(expected[action_id])}
+        assert versions == {without_wall_clock(expected[action_id])}, (
+            f"live: {versions}\nreplay: {without_wall_clock(expected[action_id])}"
+        )
     duplicates = len(live) - len(contents)
     print(f"{len(contents)} actions, {duplicates} duplicate deliveries (at-least-once)")
     return duplicates

@@ -1,0 +1,74 @@
+"""The benchmark runs end to end on a real local Kafka and writes every number it promises.
+
+Not a timed test: the values only have to be sane (positive rates, ordered quantiles),
+never fast enough — speed is judged by reading bench/results, not by CI.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+RATES = ("aiokafka_raw_eps", "faust_passthrough_eps", "tradewatch_eps", "replay_eps", "offered_eps")
+REQUIRED = (
+    "messages", "partitions", *RATES, "tradewatch_vs_faust", "tradewatch_vs_raw",
+    "latency_p50_s", "latency_p99_s", "bytes_per_account", "peak_rss_bytes", "machine", "timestamp",
+)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "latest.json"
+    command = [
+        sys.executable, "-m", "bench", "--quick", "--messages", "3000", "--partitions", "2",
+        "--latency-seconds", "4", "--quiet-accounts", "2000", "--out", str(out),
+    ]
+    finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=420)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_every_promised_key_is_present(results):
+    missing = [key for key in REQUIRED if key not in results]
+    assert not missing
+
+
+def test_sizes_are_the_ones_asked_for(results):
+    assert (results["messages"], results["partitions"]) == (3000, 2)
+
+
+def test_every_contender_drained_the_whole_backlog(results):
+    assert all(results["drains_completed"].values()), results["drains_completed"]
+    assert results["tradewatch_events_consumed"] == results["messages"]
+
+
+def test_rates_are_positive_and_ratios_follow_from_them(results):
+    for key in RATES:
+        assert results[key] > 0, key
+    assert results["tradewatch_vs_faust"] == pytest.approx(results["tradewatch_eps"] / results["faust_passthrough_eps"], rel=0.01)
+    assert results["tradewatch_vs_raw"] == pytest.approx(results["tradewatch_eps"] / results["aiokafka_raw_eps"], rel=0.01)
+
+
+def test_latency_was_measured_on_matched_actions(results):
+    assert results["latency_samples"] > 0
+    assert 0 < results["latency_p50_s"] <= results["latency_p99_s"]
+
+
+def test_memory_numbers_are_plausible(results):
+    assert results["peak_rss_bytes"] > 10 * 2**20  # a Python + Faust process is never below 10 MiB
+    assert results["rss_after_quiet_bytes"] <= results["memory_worker_peak_rss_bytes"]
+    # with only a few thousand accounts, RSS growth can hide in memory freed by the phase before:
+    # the per-account figure is only meaningful at the bench's own sizes, so no sign is asserted
+    assert isinstance(results["bytes_per_account"], float)
+
+
+def test_machine_is_described(results):
+    machine = results["machine"]
+    assert machine["nproc"] >= 1 and machine["python"] and "cpu_model" in machine
