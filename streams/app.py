@@ -168,6 +168,8 @@ def create_app(config: Config) -> Tradewatch:
             metrics.EVENTS_CONSUMED.labels(source, "valid").inc()
             for code in outcome.hits:
                 metrics.SIGNAL_HITS.labels(code).inc()
+            if outcome.suppressed:
+                metrics.DUPLICATE_ACTIONS_SUPPRESSED.inc(outcome.suppressed)
             for action in outcome.actions:
                 await publisher.publish(action, produced_at)
             _track_case_change(case_before, state)

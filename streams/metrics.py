@@ -51,7 +51,7 @@ EVENT_TO_ACTION_LATENCY = Histogram(
 )
 EVENT_PROCESSING = Histogram(
     "tradewatch_event_processing_seconds",
-    "Time to process one input message in the worker, by stage (ingest or decide).",
+    "Time to process one input message in the worker, by stage (intake or decide).",
     ["stage"],
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
     registry=REGISTRY,
@@ -99,3 +99,16 @@ WORKER_READY = Gauge(
     "1 once partitions are assigned and tables recovered.",
     registry=REGISTRY,
 )
+
+
+def metrics_table() -> str:
+    """The README's metrics table, generated from the registry so the two cannot drift."""
+    rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
+    for family in sorted(REGISTRY.collect(), key=lambda f: f.name):
+        collector = next(c for c in REGISTRY._collector_to_names if family.name in REGISTRY._collector_to_names[c])  # noqa: SLF001
+        labels = ", ".join(getattr(collector, "_labelnames", ())) or ("version, mode" if family.type == "info" else "-")
+        name = family.name + ("_total" if family.type == "counter" else "")
+        if family.type == "info":
+            name = family.name + "_info"
+        rows.append(f"| `{name}` | {family.type} | {labels} | {family.documentation} |")
+    return "\n".join(rows)

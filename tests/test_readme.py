@@ -26,3 +26,11 @@ def test_readme_names_the_two_commands_and_they_exist():
     for command in ("scripts/demo", "scripts/test"):
         assert command in text
         assert (root / command).stat().st_mode & 0o111, f"{command} is not executable"
+
+
+def test_metrics_table_matches_the_registry():
+    from streams.metrics import metrics_table
+
+    text = README.read_text(encoding="utf-8")
+    table = re.search(r"<!-- metrics-table -->\n(.*?)\n<!-- /metrics-table -->", text, re.S)
+    assert table and table.group(1) == metrics_table()

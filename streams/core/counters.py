@@ -9,6 +9,7 @@ own buckets instead of Faust windowed tables (which may never expire after a reb
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, insort
 from typing import Any, Iterable, Mapping
 
 BUCKET_S = 3600
@@ -22,25 +23,26 @@ def bucket_of(event_time: float) -> int:
 class SignalCounters:
     """Per-code hourly hit counts plus the latest evidence event ids per code."""
 
-    __slots__ = ("buckets", "evidence")
+    __slots__ = ("buckets", "evidence", "_expired_below")
 
     def __init__(self) -> None:
         self.buckets: dict[str, dict[int, int]] = {}
         # code -> [[event_time, event_id], ...] oldest first, at most max_evidence
         self.evidence: dict[str, list[list[Any]]] = {}
+        self._expired_below = -1  # not persisted: after a restore the first expiry runs in full
 
     def add(self, code: str, count: int, event_time: float, evidence: Iterable[str], max_evidence: int) -> None:
         per_code = self.buckets.setdefault(code, {})
         bucket = bucket_of(event_time)
         per_code[bucket] = per_code.get(bucket, 0) + count
         kept = self.evidence.setdefault(code, [])
-        known = {event_id for _, event_id in kept}
         for event_id in evidence:
-            if event_id not in known:
-                kept.append([event_time, event_id])
-                known.add(event_id)
+            if not any(pair[1] == event_id for pair in kept):
+                if kept and kept[-1][0] > event_time:  # a late event: keep the list in time order
+                    insort(kept, [event_time, event_id], key=lambda pair: pair[0])
+                else:
+                    kept.append([event_time, event_id])
         if len(kept) > max_evidence:
-            kept.sort(key=lambda pair: pair[0])
             del kept[: len(kept) - max_evidence]
 
     def count(self, code: str, start: float, end: float) -> int:
@@ -64,24 +66,39 @@ class SignalCounters:
         return [code for code, per_code in self.buckets.items() if per_code]
 
     def expire(self, older_than: float) -> None:
-        """Free buckets and evidence that ended before ``older_than``."""
+        """Free buckets and evidence that ended before ``older_than``.
+
+        Runs once per hour of event time (nothing new can expire in between), so its cost
+        is not paid per event.
+        """
         oldest = bucket_of(older_than)
+        if oldest <= self._expired_below:
+            return
+        self._expired_below = oldest
         for code in list(self.buckets):
             per_code = self.buckets[code]
-            for bucket in [b for b in per_code if b < oldest]:
-                del per_code[bucket]
+            # buckets are created in (nearly) time order: drop from the front, then sweep
+            # only if a late event left an old bucket behind a young one
+            while per_code and next(iter(per_code)) < oldest:
+                del per_code[next(iter(per_code))]
+            if per_code and min(per_code) < oldest:
+                for bucket in [b for b in per_code if b < oldest]:
+                    del per_code[bucket]
             if not per_code:
                 del self.buckets[code]
+        start = oldest * BUCKET_S
         for code in list(self.evidence):
-            kept = [pair for pair in self.evidence[code] if pair[0] >= oldest * BUCKET_S]
-            if kept:
-                self.evidence[code] = kept
-            else:
+            kept = self.evidence[code]
+            cut = bisect_left(kept, start, key=lambda pair: pair[0])
+            if cut:
+                del kept[:cut]
+            if not kept:
                 del self.evidence[code]
 
     def clear(self) -> None:
         self.buckets.clear()
         self.evidence.clear()
+        self._expired_below = -1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,9 +139,17 @@ class RecentEventIds:
         return True
 
     def expire(self, older_than: float) -> None:
-        stale = [fp for fp, at in self.seen.items() if at < older_than]
-        for fingerprint in stale:
-            del self.seen[fingerprint]
+        """Forget ids older than ``older_than``, oldest arrivals first.
+
+        Arrival order is event-time order up to late events, so stopping at the first id that
+        is still young keeps this O(expired) per call; a late event is forgotten a little later.
+        """
+        seen = self.seen
+        while seen:
+            fingerprint = next(iter(seen))
+            if seen[fingerprint] >= older_than:
+                break
+            del seen[fingerprint]
 
     def to_list(self) -> list[list[Any]]:
         return [[fp, at] for fp, at in self.seen.items()]

@@ -55,6 +55,7 @@ class Outcome:
     hits: list[str] = field(default_factory=list)
     duplicate: bool = False
     stale: bool = False
+    suppressed: int = 0  # actions this case had already emitted
 
 
 def case_id_for(account_id: str, seq: int) -> str:
@@ -97,7 +98,10 @@ class Detector:
             self._apply_qualification(state, event, outcome)
         elif isinstance(event, Appeal):
             self._apply_appeal(state, event, outcome)
-        self._evaluate(state, outcome)
+        if outcome.hits or not isinstance(event, (Post, MiniProgramEvent)):
+            # scores only rise when a signal is counted: an event without hits cannot open
+            # a case or cross the fraud threshold (deadlines were handled above)
+            self._evaluate(state, outcome)
         return state, outcome
 
     # ------------------------------------------------------------------ counting
@@ -269,6 +273,7 @@ class Detector:
     ) -> dict[str, Any] | None:
         action_id = make_action_id(kind, subject_id, case.case_id, action)
         if action_id in case.emitted:
+            outcome.suppressed += 1
             return None
         case.emitted.append(action_id)
         if scores is None:
