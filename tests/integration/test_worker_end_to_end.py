@@ -31,6 +31,12 @@ def test_trading_post_and_resales_produce_a_reminder(kafka, tmp_path):
         message = read_all(kafka.bootstrap, "enforcement.actions.v1")[0]
         assert message.key == ACCOUNT.encode()
         assert read_all(kafka.bootstrap, "tradewatch.shadow.v1") == []
+        # the HTTP surface is health and metrics only: no table contents, no Faust views
+        for path in ("/table", "/table/subject-state", "/graph", "/router/"):
+            assert worker.get(path)[0] == 404, path
+        # logs at INFO carry no post text and no user ids
+        log = worker.log_path.read_text(encoding="utf-8", errors="replace")
+        assert "地板价" not in log and "buyer-" not in log and "seller-" not in log
     finally:
         worker.stop()
 
