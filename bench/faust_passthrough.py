@@ -31,7 +31,6 @@ def create_app(bootstrap: str, app_id: str, partitions: int, data_dir: str, topi
         table_standby_replicas=0,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
-        stream_wait_empty=False,
     )
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     inputs = app.topic(*topics, **raw)

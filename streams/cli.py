@@ -65,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--recording", required=True, action="append", help="recording JSONL (repeatable)")
     evaluate.add_argument("--labels", required=True, help="labels JSONL")
     evaluate.add_argument("--policy", help="policy TOML (default: the shipped policy)")
-    evaluate.add_argument("--until", help="advance clocks to this time before scoring (default: no advance)")
+    evaluate.add_argument(
+        "--until",
+        help="advance clocks to this RFC 3339 time before scoring (default: the recording's last event time, "
+        "as a live worker's tick would); 'none' = no advance",
+    )
     evaluate.set_defaults(run=run_evaluate)
 
     demo = commands.add_parser("demo", help="the whole system on a local Kafka with simulated traffic")
@@ -147,7 +151,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from streams.offline.replay import read_recording, replay
 
     policy = load_policy(args.policy)
-    result = replay(read_recording(args.recording), policy, until=_time_arg(args.until, "--until"))
+    if args.until is None:
+        until: float | str | None = "end"
+    elif args.until.lower() == "none":
+        until = None
+    else:
+        until = _time_arg(args.until, "--until")
+    result = replay(read_recording(args.recording), policy, until=until)
     evaluation = evaluate(result, read_labels(args.labels))
     print(format_report(evaluation, result))
     return 0

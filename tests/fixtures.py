@@ -91,13 +91,24 @@ class FakeHit:
     terms: tuple[str, ...] = ()
 
 
-class CodesInTextMatcher:
-    """A stand-in text matcher for policy tests: ``"codes:fraud_promise,trading_venue"`` hits those codes.
+@dataclass(frozen=True)
+class FakeAnalysis:
+    hits: list[FakeHit]
+    reporting: bool
 
-    It keeps state-machine tests independent of vocabulary tuning.
+
+class CodesInTextMatcher:
+    """A stand-in text matcher for policy tests: ``"codes:fraud_promise,trading_venue"`` hits
+    those codes and ``"reporting"`` reads as news. It keeps state-machine tests independent of
+    vocabulary tuning.
     """
 
-    def match(self, title: str, text: str) -> list[FakeHit]:
+    def analyse(self, title: str, text: str) -> FakeAnalysis:
+        if text == "reporting":
+            return FakeAnalysis([], True)
         if not text.startswith("codes:"):
-            return []
-        return [FakeHit(code) for code in text[len("codes:"):].split(",") if code]
+            return FakeAnalysis([], False)
+        return FakeAnalysis([FakeHit(code) for code in text[len("codes:"):].split(",") if code], False)
+
+    def match(self, title: str, text: str) -> list[FakeHit]:
+        return self.analyse(title, text).hits

@@ -36,13 +36,17 @@ from streams.core.events import (
     Qualification,
     Tick,
 )
-from streams.core.policy import FRAUD_CODES, TRADING_CODES, Policy
+from streams.core.policy import FRAUD_CODES, TEXT_TRADING_CODES, TRADING_CODES, Policy
 from streams.core.scoring import Reason, Scores, score
 from streams.core.state import REMINDED, SUSPENDED, Case, QualificationView, SubjectState
 from streams.core.text_signals import TextMatcher
 from streams.core.timefmt import format_time
 
 MAX_TRADING_APPS = 50
+EDITORIAL_POST = "editorial_post"  # a post that reads as reporting (not a signal; counted)
+SIGNAL_POST = "signal_post"  # a post with at least one text signal (not a signal; counted)
+EDITORIAL_ACCOUNT = "editorial_account"  # reason code when an account's text is discounted
+TEXT_CODES = frozenset(TEXT_TRADING_CODES) | {"fraud_promise", "fraud_aftermath"}
 _TRADING = frozenset(TRADING_CODES) - {"primary_promotion"}
 _FRAUD = frozenset(FRAUD_CODES)
 
@@ -106,9 +110,15 @@ class Detector:
 
     # ------------------------------------------------------------------ counting
     def _count_post(self, state: SubjectState, post: Post, outcome: Outcome) -> None:
-        for hit in self.matcher.match(post.title, post.text):
+        analysis = self.matcher.analyse(post.title, post.text)
+        evidence = (post.event_id,)
+        if analysis.reporting:
+            state.counters.add(EDITORIAL_POST, 1, post.published_at, evidence, self.policy.max_evidence)
+        if analysis.hits:
+            state.counters.add(SIGNAL_POST, 1, post.published_at, (), self.policy.max_evidence)
+        for hit in analysis.hits:
             # one post counts once per signal: repeating a word in a post is not more trading
-            self._count(state, hit.code, post.published_at, (post.event_id,), outcome)
+            self._count(state, hit.code, post.published_at, evidence, outcome)
 
     def _count_mini_program_event(self, state: SubjectState, event: MiniProgramEvent, outcome: Outcome) -> None:
         for hit in behaviour_signals(event, state.behaviour, self.behaviour_params):
@@ -237,10 +247,17 @@ class Detector:
 
     # ------------------------------------------------------------------ helpers
     def _scores(self, state: SubjectState, start: float, end: float) -> Scores:
-        failures = state.counters.count("withdrawal_failure", start, end)
-        requested = state.counters.count("withdrawal_requested", start, end)
+        counters = state.counters
+        failures = counters.count("withdrawal_failure", start, end)
+        requested = counters.count("withdrawal_requested", start, end)
         ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
-        return score(state.counters, self.policy, start, end, ratio)
+        editorial = counters.count(EDITORIAL_POST, start, end)
+        if editorial >= self.policy.editorial_min_posts and editorial >= counters.count(SIGNAL_POST, start, end):
+            # An account that mostly reports is a news or regulator account: what its posts
+            # say about trading is not evidence against it. Its behaviour still counts.
+            note = Reason(EDITORIAL_ACCOUNT, 0.0, editorial, tuple(counters.evidence_ids(EDITORIAL_POST, start, end, self.policy.max_evidence)))
+            return score(counters, self.policy, start, end, ratio, ignore=TEXT_CODES, note=note)
+        return score(counters, self.policy, start, end, ratio)
 
     def _qualified(self, state: SubjectState, at: float) -> bool:
         q = state.qualification

@@ -44,10 +44,13 @@ def saturating_score(reasons: tuple[Reason, ...]) -> float:
 
 
 def _reasons(
-    counters: SignalCounters, weights: Mapping[str, Weight], start: float, end: float, max_evidence: int
+    counters: SignalCounters, weights: Mapping[str, Weight], start: float, end: float, max_evidence: int,
+    ignore: frozenset[str] = frozenset(),
 ) -> list[Reason]:
     reasons = []
     for code, weight in weights.items():
+        if code in ignore:
+            continue
         count = counters.count(code, start, end)
         if count <= 0 or weight.weight <= 0:
             continue
@@ -62,13 +65,17 @@ def score(
     start: float,
     end: float,
     withdrawal_ratio: tuple[int, float] | None = None,
+    ignore: frozenset[str] = frozenset(),
+    note: Reason | None = None,
 ) -> Scores:
     """Scores over the event-time range (start, end].
 
-    ``withdrawal_ratio`` is (failed withdrawals, failed/requested) in the same window, or None.
+    ``withdrawal_ratio`` is (failed withdrawals, failed/requested) in the same window, or None;
+    codes in ``ignore`` do not count; ``note`` (weight 0) is added to the trading reasons to
+    explain why they do not.
     """
-    trading = _reasons(counters, policy.trading_weights, start, end, policy.max_evidence)
-    fraud = _reasons(counters, policy.fraud_weights, start, end, policy.max_evidence)
+    trading = _reasons(counters, policy.trading_weights, start, end, policy.max_evidence, ignore)
+    fraud = _reasons(counters, policy.fraud_weights, start, end, policy.max_evidence, ignore)
     ratio_weight = policy.fraud_weights.get("withdrawal_failure_ratio")
     if withdrawal_ratio is not None and ratio_weight is not None:
         failures, ratio = withdrawal_ratio
@@ -77,6 +84,8 @@ def score(
             fraud.append(Reason("withdrawal_failure_ratio", ratio_weight.weight, 1, evidence))
     trading.sort(key=lambda r: (-r.contribution, r.code))
     fraud.sort(key=lambda r: (-r.contribution, r.code))
+    if note is not None:
+        trading.append(note)
     return Scores(
         trading=saturating_score(tuple(trading)),
         fraud=saturating_score(tuple(fraud)),

@@ -115,6 +115,12 @@ class TextHit:
     terms: tuple[str, ...]  # matched terms as written in the vocabulary, at most 5
 
 
+@dataclass(frozen=True, slots=True)
+class PostAnalysis:
+    hits: list[TextHit]
+    reporting: bool  # the post reads as news, regulation or a warning (its signals were cancelled)
+
+
 class VocabularyError(ValueError):
     """The vocabulary is malformed; the message names the offending key."""
 
@@ -461,6 +467,14 @@ class TextMatcher:
     def match(self, title: str, text: str) -> list[TextHit]:
         """Signals in a post, in TEXT_SIGNAL_CODES order; empty for news, notices and
         posts about other markets (see the module docstring for the rules)."""
+        return self.analyse(title, text).hits
+
+    def analyse(self, title: str, text: str) -> "PostAnalysis":
+        """The signals of a post, and whether it reads as reporting (the editorial voice).
+
+        ``reporting`` is also set for news without any trading word: the engine counts such
+        posts per account, because an account that mostly reports is a news account.
+        """
         title_norm = normalise(title or "")
         joined = title_norm + "\n" + normalise(text or "")
         title_end = len(title_norm)
@@ -509,8 +523,18 @@ class TextMatcher:
                 elif role == BUSINESS_CONTACT:
                     business_clause, business_until = clause, end + negation_window
                 # NEUTRAL: matched only so that it absorbs the negator inside it.
+        score = sum(reporting_weight.values())
+        soliciting = any(c[6] for c in candidates if c[5])
+
+        def reads_as_reporting(trading_terms: int) -> bool:
+            if soliciting or not score:
+                return False
+            if not solicited and score >= settings["reporting_unsolicited_score"]:
+                return True
+            return score >= settings["reporting_min_score"] and score >= settings["reporting_ratio"] * trading_terms
+
         if not candidates or not collectible_at:
-            return []
+            return PostAnalysis([], reads_as_reporting(0))
 
         trailing_window = settings["trailing_negation_window"]
         for neg_start, neg_clause in trailing:
@@ -523,16 +547,11 @@ class TextMatcher:
         counted = [c for c in candidates
                    if c[5] and self._in_collectible_context(c, collectible_at, other_at, window)]
         if not counted:
-            return []
-
-        if reporting_weight and not any(c[6] for c in counted):
-            score = sum(reporting_weight.values())
+            return PostAnalysis([], reads_as_reporting(0))
+        if not any(c[6] for c in counted):
             trading_terms = {c[1] for c in counted if c[0] in _TRADING_WEIGHT_CODES}
-            if not solicited and score >= settings["reporting_unsolicited_score"]:
-                return []
-            if (score >= settings["reporting_min_score"]
-                    and score >= settings["reporting_ratio"] * len(trading_terms)):
-                return []
+            if reads_as_reporting(len(trading_terms)):
+                return PostAnalysis([], True)
 
         max_terms = int(settings["max_terms_per_hit"])
         counts: dict[str, int] = {}
@@ -542,8 +561,8 @@ class TextMatcher:
             shown = terms.setdefault(c[0], [])
             if c[1] not in shown and len(shown) < max_terms:
                 shown.append(c[1])
-        return [TextHit(code, counts[code], tuple(terms[code]))
-                for code in TEXT_SIGNAL_CODES if code in counts]
+        hits = [TextHit(code, counts[code], tuple(terms[code])) for code in TEXT_SIGNAL_CODES if code in counts]
+        return PostAnalysis(hits, False)
 
     def _in_collectible_context(self, candidate: list[Any],
                                 collectible_at: list[tuple[int, int]],

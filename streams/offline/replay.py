@@ -77,13 +77,18 @@ def replay(
     lines: Iterable[tuple[str, bytes]],
     policy: Policy,
     *,
-    until: float | None = None,
+    until: float | str | None = None,
     limits: DecodeLimits = DecodeLimits(),
     max_future_skew_s: float = 600.0,
     wall_clock: Callable[[], float] = time.time,
     detector: Detector | None = None,
 ) -> ReplayResult:
-    """Run the detection core over recorded messages; see the module docstring."""
+    """Run the detection core over recorded messages; see the module docstring.
+
+    ``until``: advance every account clock to this time at the end (pending deadlines fire);
+    ``"end"`` means the latest event time in the recording, as a live worker's wall-clock
+    tick would do when the traffic stops.
+    """
     detector = detector or Detector(policy)
     result = ReplayResult()
     decoded: list[tuple[float, int, InputEvent]] = []
@@ -113,6 +118,8 @@ def replay(
         result.valid += 1
         result.hits.update(outcome.hits)
         result.actions.extend(stamp(action, format_time(wall_clock())) for action in outcome.actions)
+    if until == "end":
+        until = decoded[-1][0] if decoded else None
     if until is not None:
         for account in sorted(states):
             state, outcome = detector.process(states[account], Tick(account, until))

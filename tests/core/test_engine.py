@@ -268,3 +268,21 @@ def test_scores_stay_within_0_and_1(policy):
     for action in actions:
         assert 0.0 <= action["trading_score"] <= 1.0
         assert 0.0 <= action["fraud_score"] <= 1.0
+
+
+def test_news_account_text_never_acts_but_its_behaviour_still_counts(policy):
+    detector = make_detector(policy)
+    news = [post("reporting", at=T0 + i * HOUR) for i in range(6)]
+    news += [post("codes:trading_venue,price_speculation", at=T0 + (6 + i) * HOUR) for i in range(5)]
+    _, actions = run(detector, news)
+    assert actions == []  # mostly reporting: its trading words are quotes, not offers
+    _, with_trading = run(detector, news + resales(30, start=T0 + 12 * HOUR))
+    assert [a["action"] for a in with_trading] == ["qualification_reminder"]
+    assert "editorial_account" in {r["code"] for r in with_trading[0]["reasons"]}
+
+
+def test_text_only_trader_posting_through_the_deadline_is_suspended(policy):
+    detector = make_detector(policy)
+    posts = [post("codes:trading_venue,off_platform_trade", at=T0 + i * 8 * HOUR) for i in range(15)]  # 5 days
+    _, actions = run(detector, posts)
+    assert [a["action"] for a in actions] == ["qualification_reminder", "suspend"]
