@@ -114,6 +114,7 @@ def create_app(config: Config) -> Tradewatch:
     publisher = ActionPublisher(app, policy, log, signing=config.signing)
     limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
     tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table)
+    deadlines = PendingDeadlines()
     metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
     lag_series: set[tuple[str, str]] = set()
 
@@ -159,6 +160,7 @@ def create_app(config: Config) -> Tradewatch:
             case_before = _case_state(previous)  # the core mutates the stored state in place
             state, outcome = detector.process(previous, core_event)
             if isinstance(core_event, Tick) and not outcome.actions:
+                deadlines.track(account, state)
                 table[account] = state
                 continue
             source = _source_topic(core_event)
@@ -173,6 +175,7 @@ def create_app(config: Config) -> Tradewatch:
             for action in outcome.actions:
                 await publisher.publish(action, produced_at)
             _track_case_change(case_before, state)
+            deadlines.track(account, state)
             table[account] = state
             metrics.EVENT_PROCESSING.labels("decide").observe(time.perf_counter() - started)
 
@@ -180,12 +183,14 @@ def create_app(config: Config) -> Tradewatch:
 
         @app.timer(config.tick_seconds)
         async def tick() -> None:
-            """Advance quiet accounts with a pending deadline to the wall clock."""
+            """Advance quiet accounts whose deadline has passed to the wall clock.
+
+            The tick is a message to the account's partition, so the owner decides as for any
+            input; sending one for an account another worker now owns is harmless.
+            """
             now = time.time()
-            for key, state in list(table.items()):
-                case = state.case if state is not None else None
-                if case is not None and case.deadline is not None and case.deadline <= now and state.clock < now:
-                    await subject_inputs.send(key=key, value=encode_event(Tick(state.account_id, now), None))
+            for key in deadlines.due(now):
+                await subject_inputs.send(key=key, value=encode_event(Tick(key.decode(), now), None))
 
     @app.timer(config.lag_interval_s)
     async def measure_lag() -> None:
@@ -211,8 +216,31 @@ def create_app(config: Config) -> Tradewatch:
     @app.on_rebalance_complete.connect
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
         _recount_open_cases(table)
+        deadlines.rebuild(table.items())
 
     return tw
+
+
+class PendingDeadlines:
+    """Accounts of this worker with a reminder deadline, so the tick never scans the table."""
+
+    def __init__(self) -> None:
+        self._deadline: dict[bytes, float] = {}
+
+    def track(self, key: bytes, state: SubjectState | None) -> None:
+        case = state.case if state is not None else None
+        if case is not None and case.deadline is not None:
+            self._deadline[key] = case.deadline
+        else:
+            self._deadline.pop(key, None)
+
+    def rebuild(self, items) -> None:
+        self._deadline.clear()
+        for key, state in items:
+            self.track(key, state)
+
+    def due(self, now: float) -> list[bytes]:
+        return [key for key, deadline in self._deadline.items() if deadline <= now]
 
 
 _SOURCE_TOPIC = {

@@ -18,8 +18,10 @@ def account_actions(bootstrap: str, action: str) -> list[dict]:
     return [a for a in read_actions(bootstrap) if a["action"] == action and a["subject"]["id"] == ACCOUNT]
 
 
-def test_fresh_worker_restores_state_and_suspends_once(kafka, tmp_path):
-    first = WorkerProcess(kafka.bootstrap, "tw-recovery", tmp_path / "first").start()
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+def test_fresh_worker_restores_state_and_suspends_once(kafka, tmp_path, store):
+    env = {"TRADEWATCH_STORE": store}
+    first = WorkerProcess(kafka.bootstrap, "tw-recovery", tmp_path / "first", extra_env=env).start()
     try:
         first.wait_ready()
         produce(kafka.bootstrap, resale_records(ACCOUNT, APP, count=30))
@@ -28,7 +30,7 @@ def test_fresh_worker_restores_state_and_suspends_once(kafka, tmp_path):
         first.stop()
     deadline = parse_time(reminders[0]["deadline"])
 
-    second = WorkerProcess(kafka.bootstrap, "tw-recovery", tmp_path / "second").start()
+    second = WorkerProcess(kafka.bootstrap, "tw-recovery", tmp_path / "second", extra_env=env).start()
     try:
         second.wait_ready()
         # still trading through the deadline, then one event after it
