@@ -26,13 +26,9 @@ import orjson
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification
 from streams.core.timefmt import parse_time
 
-POSTS = "posts.v1"
-MINIPROGRAM_EVENTS = "miniprogram.events.v1"
-QUALIFICATIONS = "qualifications.v1"
-APPEALS = "enforcement.appeals.v1"
-ACTIONS = "enforcement.actions.v1"
+from streams.topics import ACTIONS, APPEALS, INPUT_TOPICS, POSTS, QUALIFICATIONS
+from streams.topics import MINI_PROGRAM_EVENTS as MINIPROGRAM_EVENTS
 
-INPUT_TOPICS = (POSTS, MINIPROGRAM_EVENTS, QUALIFICATIONS, APPEALS)
 SCHEMA_NAMES = INPUT_TOPICS + (ACTIONS,)
 
 DECODE_REASONS = (

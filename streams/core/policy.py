@@ -13,31 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from streams.core.behaviour import BEHAVIOUR_SIGNAL_CODES, BehaviourParams
+from streams.core.text_signals import TEXT_SIGNAL_CODES
 from streams.core.timefmt import TimeFormatError, parse_time
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.default.toml"
 
-TEXT_TRADING_CODES = (
-    "trading_venue",
-    "price_speculation",
-    "off_platform_trade",
-    "crypto_settlement",
-    "split_ownership",
-    "primary_promotion",
-)
-BEHAVIOUR_TRADING_CODES = (
-    "secondary_listing",
-    "secondary_sale",
-    "paid_transfer",
-    "lockup_breach",
-    "rapid_flip",
-    "price_premium",
-    "multi_level_circulation",
-    "wash_trading",
-    "middleman",
+# Signal codes come from the modules that emit them; the split into trading and fraud is policy.
+FRAUD_CODES = ("fraud_promise", "fraud_aftermath", "withdrawal_failure", "withdrawal_failure_ratio")
+TEXT_TRADING_CODES = tuple(code for code in TEXT_SIGNAL_CODES if code not in FRAUD_CODES)
+BEHAVIOUR_TRADING_CODES = tuple(
+    code for code in BEHAVIOUR_SIGNAL_CODES if code not in FRAUD_CODES and code not in TEXT_TRADING_CODES
 )
 TRADING_CODES = TEXT_TRADING_CODES + BEHAVIOUR_TRADING_CODES
-FRAUD_CODES = ("fraud_promise", "fraud_aftermath", "withdrawal_failure", "withdrawal_failure_ratio")
 MODES = ("enforce", "shadow")
 
 
@@ -175,8 +163,6 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
 
 
 def _check_behaviour(behaviour: Mapping[str, Any]) -> None:
-    from streams.core.behaviour import BehaviourParams
-
     try:
         BehaviourParams.from_mapping(behaviour)
     except ValueError as exc:
