@@ -155,10 +155,16 @@ def create_app(config: Config) -> Tradewatch:
             message = event.message
             started = time.perf_counter()
             account = message.key
-            core_event, produced_at = decode_event(message.value)
-            previous = table.get(account)
-            case_before = _case_state(previous)  # the core mutates the stored state in place
-            state, outcome = detector.process(previous, core_event)
+            try:
+                core_event, produced_at = decode_event(message.value)
+                previous = table.get(account)
+                case_before = _case_state(previous)  # the core mutates the stored state in place
+                state, outcome = detector.process(previous, core_event)
+            except Exception as error:  # a bug must not acknowledge-and-lose the message (faust#189)
+                log.exception("decide failed on %s[%s]@%s", message.topic, message.partition, message.offset)
+                metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
+                await publisher.dead_letter(message, dead_letter_headers(message, "internal_error", type(error).__name__))
+                continue
             if isinstance(core_event, Tick) and not outcome.actions:
                 deadlines.track(account, state)
                 table[account] = state
