@@ -95,6 +95,9 @@ class FakeHit:
 class FakeAnalysis:
     hits: list[FakeHit]
     reporting: bool
+    collectible: bool = True
+    other_market: bool = False
+    account_context_hits: tuple = ()
 
 
 class CodesInTextMatcher:

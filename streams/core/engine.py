@@ -45,6 +45,8 @@ from streams.core.timefmt import format_time
 MAX_TRADING_APPS = 50
 EDITORIAL_POST = "editorial_post"  # a post that reads as reporting (not a signal; counted)
 SIGNAL_POST = "signal_post"  # a post with at least one text signal (not a signal; counted)
+COLLECTIBLE_EVIDENCE = "collectible_evidence"  # posts about collectibles, mini-program events
+OTHER_MARKET_EVIDENCE = "other_market_evidence"  # posts about stocks, second-hand goods, art ...
 EDITORIAL_ACCOUNT = "editorial_account"  # reason code when an account's text is discounted
 TEXT_CODES = frozenset(TEXT_TRADING_CODES) | {"fraud_promise", "fraud_aftermath"}
 _TRADING = frozenset(TRADING_CODES) - {"primary_promotion"}
@@ -112,15 +114,36 @@ class Detector:
     def _count_post(self, state: SubjectState, post: Post, outcome: Outcome) -> None:
         analysis = self.matcher.analyse(post.title, post.text)
         evidence = (post.event_id,)
+        at = post.published_at
+        counters = state.counters
         if analysis.reporting:
-            state.counters.add(EDITORIAL_POST, 1, post.published_at, evidence, self.policy.max_evidence)
-        if analysis.hits:
-            state.counters.add(SIGNAL_POST, 1, post.published_at, (), self.policy.max_evidence)
-        for hit in analysis.hits:
+            counters.add(EDITORIAL_POST, 1, at, evidence, self.policy.max_evidence)
+        if analysis.collectible:
+            counters.add(COLLECTIBLE_EVIDENCE, 1, at, (), self.policy.max_evidence)
+        if analysis.other_market:
+            counters.add(OTHER_MARKET_EVIDENCE, 1, at, (), self.policy.max_evidence)
+        hits = list(analysis.hits)
+        if analysis.account_context_hits and self._collectibles_platform(state):
+            # "寄售区维护完成" says nothing about what is sold; the account's other posts and
+            # its mini programs do
+            seen = {hit.code for hit in hits}
+            hits += [hit for hit in analysis.account_context_hits if hit.code not in seen]
+        if hits:
+            counters.add(SIGNAL_POST, 1, at, (), self.policy.max_evidence)
+        for hit in hits:
             # one post counts once per signal: repeating a word in a post is not more trading
             self._count(state, hit.code, post.published_at, evidence, outcome)
 
+    def _collectibles_platform(self, state: SubjectState) -> bool:
+        """Mostly about digital collectibles: enough evidence, and more than for other markets."""
+        start, clock = state.clock - self.policy.window_s, state.clock
+        evidence = state.counters.count(COLLECTIBLE_EVIDENCE, start, clock)
+        elsewhere = state.counters.count(OTHER_MARKET_EVIDENCE, start, clock)
+        return evidence >= self.policy.collectible_min_evidence and evidence > elsewhere
+
     def _count_mini_program_event(self, state: SubjectState, event: MiniProgramEvent, outcome: Outcome) -> None:
+        # a collectibles mini program makes its owner a collectibles platform
+        state.counters.add(COLLECTIBLE_EVIDENCE, 1, event.occurred_at, (), self.policy.max_evidence)
         for hit in behaviour_signals(event, state.behaviour, self.behaviour_params):
             self._count(state, hit.code, event.occurred_at, hit.evidence, outcome)
             if hit.code in _TRADING:

@@ -50,6 +50,7 @@ class Policy:
     fraud_threshold: float
     max_evidence: int
     editorial_min_posts: int
+    collectible_min_evidence: int
     trading_weights: Mapping[str, Weight]
     fraud_weights: Mapping[str, Weight]
     withdrawal_min_failures: int
@@ -106,6 +107,7 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
     fraud = scoring.unit("fraud_threshold")
     max_evidence = scoring.integer("max_evidence", minimum=1, maximum=20)
     editorial_min_posts = scoring.integer("editorial_min_posts", minimum=1, maximum=10_000)
+    collectible_min_evidence = scoring.integer("collectible_min_evidence", minimum=1, maximum=10_000)
     trading_weights = _weights(scoring.table("trading"), TRADING_CODES)
     fraud_weights = _weights(scoring.table("fraud"), FRAUD_CODES)
     ratio = scoring.table("withdrawal_failure_ratio")
@@ -146,6 +148,7 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
         fraud_threshold=fraud,
         max_evidence=max_evidence,
         editorial_min_posts=editorial_min_posts,
+        collectible_min_evidence=collectible_min_evidence,
         trading_weights=trading_weights,
         fraud_weights=fraud_weights,
         withdrawal_min_failures=min_failures,

@@ -52,7 +52,7 @@ import re
 import tomllib
 import unicodedata
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -119,6 +119,11 @@ class TextHit:
 class PostAnalysis:
     hits: list[TextHit]
     reporting: bool  # the post reads as news, regulation or a warning (its signals were cancelled)
+    collectible: bool = False  # the post itself talks about digital collectibles
+    other_market: bool = False  # the post talks about another market (stocks, second-hand, art ...)
+    # Signals that lack collectible context only in this post (no other market nearby either):
+    # they count when the account is known to be a collectibles platform (the engine decides).
+    account_context_hits: list[TextHit] = field(default_factory=list)
 
 
 class VocabularyError(ValueError):
@@ -149,7 +154,8 @@ def _separator_class() -> str:
     """
     blocks = [(0x20, 0x7F), (0xA0, 0x2BFF), (0x2E00, 0x2E7F), (0x3000, 0x303F),
               (0xFE10, 0xFE6F), (0xFF00, 0xFFEF)]
-    keep = set(_BREAK_CHARS) | set("，！？；") | {"、"}
+    # quotation marks are kept: they tell a mention ("保本回购"是骗局) from an offer
+    keep = set(_BREAK_CHARS) | set("，！？；") | {"、"} | set("\u201c\u201d\u300c\u300d\u300e\u300f()")
     members: list[int] = []
     for low, high in blocks:
         for cp in range(low, high + 1):
@@ -200,6 +206,13 @@ def _strip_non_word(match: re.Match[str]) -> str:
     return _NON_WORD_RE.sub("", match.group())
 
 
+_TONE_MARKED_RE = re.compile("[\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def _strip_marks(letter: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", letter) if not unicodedata.combining(c))
+
+
 def normalise(text: str) -> str:
     """Return the form all matching runs on.
 
@@ -212,6 +225,8 @@ def normalise(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE_RE.sub("", text.lower())
+    if _TONE_MARKED_RE.search(text):  # pinyin with tone marks ("jì售") reads as plain letters
+        text = _TONE_MARKED_RE.sub(lambda m: _strip_marks(m.group()), text)
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     text = _HAN_SEPARATOR_RE.sub("", text)
     text = _SPACED_HAN_RE.sub(_strip_non_word, text)
@@ -490,16 +505,22 @@ class TextMatcher:
         trailing: list[tuple[int, int]] = []  # (start, clause)
         # candidate: [code, display, start, end, clause, alive, solicits]
         candidates: list[list[Any]] = []
-        clause = 0
+        clause = sentence = 0
         negated_until = business_until = -1
         negated_clause = business_clause = -1
+        negated_by_latin = False
 
         for start, end, entry in self._scan(joined):
             for role in entry.roles:
                 if role == _BREAK:
                     clause += 1
+                    if entry.display != ",":
+                        sentence += 1
                 elif role in scopes:
-                    alive = not (negated_clause == clause and start <= negated_until)
+                    # English lists ("we do not support resale, consignment, or ...") carry a
+                    # negation across commas; Chinese clauses end at the comma
+                    scope_now = sentence if negated_by_latin else clause
+                    alive = not (negated_clause == scope_now and start <= negated_until)
                     if alive and role == "off_platform_trade":
                         alive = not (business_clause == clause and start <= business_until)
                     candidates.append([role, entry.display, start, end, clause, alive,
@@ -510,8 +531,10 @@ class TextMatcher:
                     other_at.append((start, end))
                 elif role == NEGATOR:
                     # a window in characters: Latin words are longer than Chinese ones
-                    reach = latin_negation_window if _is_word_char(entry.display[:1].lower()) else negation_window
-                    negated_clause, negated_until = clause, end + reach
+                    negated_by_latin = _is_word_char(entry.display[:1].lower())
+                    reach = latin_negation_window if negated_by_latin else negation_window
+                    negated_clause = sentence if negated_by_latin else clause
+                    negated_until = end + reach
                 elif role == SOLICITATION:
                     solicited = True
                 elif role == TRAILING_NEGATOR:
@@ -524,17 +547,27 @@ class TextMatcher:
                     business_clause, business_until = clause, end + negation_window
                 # NEUTRAL: matched only so that it absorbs the negator inside it.
         score = sum(reporting_weight.values())
+        if score or negated_clause >= 0:
+            # use vs mention: in a post that reports, warns or negates, a term in quotation
+            # marks is being talked about ("保本回购"是圈套), not offered
+            quoted = _quoted_spans(joined)
+            if quoted:
+                for candidate in candidates:
+                    if any(qs <= candidate[2] and candidate[3] <= qe for qs, qe in quoted):
+                        candidate[5] = False
         soliciting = any(c[6] for c in candidates if c[5])
 
         def reads_as_reporting(trading_terms: int) -> bool:
-            if soliciting or not score:
+            if not score:
+                return False
+            if soliciting:  # a live handle or wallet (not in quotes) means business
                 return False
             if not solicited and score >= settings["reporting_unsolicited_score"]:
                 return True
             return score >= settings["reporting_min_score"] and score >= settings["reporting_ratio"] * trading_terms
 
-        if not candidates or not collectible_at:
-            return PostAnalysis([], reads_as_reporting(0))
+        if not candidates:
+            return PostAnalysis([], reads_as_reporting(0), bool(collectible_at), bool(other_at))
 
         trailing_window = settings["trailing_negation_window"]
         for neg_start, neg_clause in trailing:
@@ -544,25 +577,21 @@ class TextMatcher:
                     candidate[5] = False
 
         window = settings["context_window"]
-        counted = [c for c in candidates
-                   if c[5] and self._in_collectible_context(c, collectible_at, other_at, window)]
-        if not counted:
-            return PostAnalysis([], reads_as_reporting(0))
-        if not any(c[6] for c in counted):
-            trading_terms = {c[1] for c in counted if c[0] in _TRADING_WEIGHT_CODES}
-            if reads_as_reporting(len(trading_terms)):
-                return PostAnalysis([], True)
+        counted, contextless = [], []
+        for c in candidates:
+            if not c[5]:
+                continue
+            if self._in_collectible_context(c, collectible_at, other_at, window):
+                counted.append(c)
+            elif c[0] in _TRADING_WEIGHT_CODES and _gap_to_nearest(other_at, c[2], c[3]) > window:
+                contextless.append(c)
+        trading_terms = {c[1] for c in counted + contextless if c[0] in _TRADING_WEIGHT_CODES}
+        if reads_as_reporting(len(trading_terms)):
+            return PostAnalysis([], True, bool(collectible_at), bool(other_at))
 
         max_terms = int(settings["max_terms_per_hit"])
-        counts: dict[str, int] = {}
-        terms: dict[str, list[str]] = {}
-        for c in counted:
-            counts[c[0]] = counts.get(c[0], 0) + 1
-            shown = terms.setdefault(c[0], [])
-            if c[1] not in shown and len(shown) < max_terms:
-                shown.append(c[1])
-        hits = [TextHit(code, counts[code], tuple(terms[code])) for code in TEXT_SIGNAL_CODES if code in counts]
-        return PostAnalysis(hits, False)
+        return PostAnalysis(_hits(counted, max_terms), False, bool(collectible_at), bool(other_at),
+                            _hits(contextless, max_terms))
 
     def _in_collectible_context(self, candidate: list[Any],
                                 collectible_at: list[tuple[int, int]],
@@ -573,6 +602,38 @@ class TextMatcher:
         if self._scopes[candidate[0]] == "near" and to_collectible > window:
             return False
         return to_collectible < _gap_to_nearest(other_at, start, end)
+
+
+def _hits(candidates: list[list[Any]], max_terms: int) -> list[TextHit]:
+    counts: dict[str, int] = {}
+    terms: dict[str, list[str]] = {}
+    for c in candidates:
+        counts[c[0]] = counts.get(c[0], 0) + 1
+        shown = terms.setdefault(c[0], [])
+        if c[1] not in shown and len(shown) < max_terms:
+            shown.append(c[1])
+    return [TextHit(code, counts[code], tuple(terms[code])) for code in TEXT_SIGNAL_CODES if code in counts]
+
+
+# quotation marks, and parentheses that give examples: "（如q群：12345678）"
+_QUOTE_PAIRS = {"\u201c": "\u201d", "\u300c": "\u300d", "\u300e": "\u300f", '"': '"', "\u2018": "\u2019",
+                "(如": ")", "(例如": ")", "(比如": ")", "(e.g.": ")"}
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Spans inside quotation marks (“…”, 「…」, 『…』, "…") or example parentheses, at most 40
+    characters long."""
+    spans = []
+    for opening, closing in _QUOTE_PAIRS.items():
+        start = text.find(opening)
+        while start != -1:
+            end = text.find(closing, start + 1)
+            if end == -1:
+                break
+            if end - start <= 41:
+                spans.append((start + len(opening), end))
+            start = text.find(opening, end + 1)
+    return spans
 
 
 def _leftmost_longest(hits: list[tuple[int, int, _Entry]]) -> list[tuple[int, int, _Entry]]:
