@@ -1,6 +1,6 @@
 """Contender (b): a bare Faust agent that forwards every input message, untouched, by its key.
 
-It has exactly tradewatch's Faust settings (commit cadence, at-least-once, concurrency=1,
+It uses tradewatch's Faust settings that matter for speed (commit cadence, at-least-once, concurrency=1,
 raw serializers, web server off) and sends the way tradewatch's intake does
 (``app.producer.send``), so ``tradewatch_eps / faust_passthrough_eps`` is the cost of
 tradewatch's own work: validation, the re-keying hop, the detection core and the table.

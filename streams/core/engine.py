@@ -218,6 +218,11 @@ class Detector:
         case = state.case
         if case is not None and case.state != REMINDED:
             return  # suspended or under review: nothing stronger to say in this case
+        scores = self._scores(state, start, clock, evidence=False)
+        if scores.fraud < self.policy.fraud_threshold and (
+            case is not None or scores.trading < self.policy.trading_reminder_threshold
+        ):
+            return  # the common case: nothing to decide, so collect no evidence ids
         scores = self._scores(state, start, clock)
         if scores.fraud >= self.policy.fraud_threshold:
             case = case or self._open_case(state, clock)
@@ -269,7 +274,7 @@ class Detector:
         return case
 
     # ------------------------------------------------------------------ helpers
-    def _scores(self, state: SubjectState, start: float, end: float) -> Scores:
+    def _scores(self, state: SubjectState, start: float, end: float, evidence: bool = True) -> Scores:
         counters = state.counters
         failures = counters.count("withdrawal_failure", start, end)
         requested = counters.count("withdrawal_requested", start, end)
@@ -279,8 +284,8 @@ class Detector:
             # An account that mostly reports is a news or regulator account: what its posts
             # say about trading is not evidence against it. Its behaviour still counts.
             note = Reason(EDITORIAL_ACCOUNT, 0.0, editorial, tuple(counters.evidence_ids(EDITORIAL_POST, start, end, self.policy.max_evidence)))
-            return score(counters, self.policy, start, end, ratio, ignore=TEXT_CODES, note=note)
-        return score(counters, self.policy, start, end, ratio)
+            return score(counters, self.policy, start, end, ratio, ignore=TEXT_CODES, note=note, evidence=evidence)
+        return score(counters, self.policy, start, end, ratio, evidence=evidence)
 
     def _qualified(self, state: SubjectState, at: float) -> bool:
         q = state.qualification

@@ -45,7 +45,7 @@ def saturating_score(reasons: tuple[Reason, ...]) -> float:
 
 def _reasons(
     counters: SignalCounters, weights: Mapping[str, Weight], start: float, end: float, max_evidence: int,
-    ignore: frozenset[str] = frozenset(),
+    ignore: frozenset[str] = frozenset(), evidence: bool = True,
 ) -> list[Reason]:
     reasons = []
     for code, weight in weights.items():
@@ -55,7 +55,8 @@ def _reasons(
         if count <= 0 or weight.weight <= 0:
             continue
         capped = min(count, weight.cap)
-        reasons.append(Reason(code, weight.weight, capped, tuple(counters.evidence_ids(code, start, end, max_evidence))))
+        ids = tuple(counters.evidence_ids(code, start, end, max_evidence)) if evidence else ()
+        reasons.append(Reason(code, weight.weight, capped, ids))
     return reasons
 
 
@@ -67,6 +68,7 @@ def score(
     withdrawal_ratio: tuple[int, float] | None = None,
     ignore: frozenset[str] = frozenset(),
     note: Reason | None = None,
+    evidence: bool = True,
 ) -> Scores:
     """Scores over the event-time range (start, end].
 
@@ -74,14 +76,14 @@ def score(
     codes in ``ignore`` do not count; ``note`` (weight 0) is added to the trading reasons to
     explain why they do not.
     """
-    trading = _reasons(counters, policy.trading_weights, start, end, policy.max_evidence, ignore)
-    fraud = _reasons(counters, policy.fraud_weights, start, end, policy.max_evidence, ignore)
+    trading = _reasons(counters, policy.trading_weights, start, end, policy.max_evidence, ignore, evidence)
+    fraud = _reasons(counters, policy.fraud_weights, start, end, policy.max_evidence, ignore, evidence)
     ratio_weight = policy.fraud_weights.get("withdrawal_failure_ratio")
     if withdrawal_ratio is not None and ratio_weight is not None:
         failures, ratio = withdrawal_ratio
         if failures >= policy.withdrawal_min_failures and ratio >= policy.withdrawal_min_ratio:
-            evidence = tuple(counters.evidence_ids("withdrawal_failure", start, end, policy.max_evidence))
-            fraud.append(Reason("withdrawal_failure_ratio", ratio_weight.weight, 1, evidence))
+            ids = tuple(counters.evidence_ids("withdrawal_failure", start, end, policy.max_evidence)) if evidence else ()
+            fraud.append(Reason("withdrawal_failure_ratio", ratio_weight.weight, 1, ids))
     trading.sort(key=lambda r: (-r.contribution, r.code))
     fraud.sort(key=lambda r: (-r.contribution, r.code))
     if note is not None:
