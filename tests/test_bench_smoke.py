@@ -28,7 +28,8 @@ def results(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("bench") / "latest.json"
     command = [
         sys.executable, "-m", "bench", "--quick", "--messages", "3000", "--partitions", "2",
-        "--latency-seconds", "4", "--quiet-accounts", "2000", "--out", str(out),
+        # probe share 0.5: in 4 s enough probe accounts reach the sale that triggers a reminder
+        "--latency-seconds", "4", "--quiet-accounts", "2000", "--probe-share", "0.5", "--out", str(out),
     ]
     finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=420)
     assert finished.returncode == 0, finished.stderr[-3000:]
