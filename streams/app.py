@@ -117,6 +117,7 @@ def create_app(config: Config) -> Tradewatch:
     deadlines = PendingDeadlines()
     metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
     lag_series: set[tuple[str, str]] = set()
+    last_offsets: dict[int, int] = {}  # subject-inputs partition -> last offset decided
 
     @app.agent(inputs, concurrency=1)
     async def intake(stream):
@@ -155,6 +156,14 @@ def create_app(config: Config) -> Tradewatch:
             message = event.message
             started = time.perf_counter()
             account = message.key
+            last = last_offsets.get(message.partition)
+            if last is not None and message.offset <= last:
+                metrics.OUT_OF_ORDER.labels(message.topic).inc()
+                log.warning(
+                    "out-of-order delivery on %s[%s]: offset %s after %s", message.topic,
+                    message.partition, message.offset, last,
+                )
+            last_offsets[message.partition] = message.offset
             try:
                 core_event, produced_at = decode_event(message.value)
                 previous = table.get(account)
@@ -221,6 +230,7 @@ def create_app(config: Config) -> Tradewatch:
 
     @app.on_rebalance_complete.connect
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
+        last_offsets.clear()  # a new assignment legitimately restarts at the committed offsets
         _recount_open_cases(table)
         deadlines.rebuild(table.items())
 

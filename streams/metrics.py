@@ -94,6 +94,13 @@ DUPLICATE_ACTIONS_SUPPRESSED = Counter(
     "Actions not re-sent because this case already emitted them (replays, redeliveries).",
     registry=REGISTRY,
 )
+OUT_OF_ORDER = Counter(
+    "tradewatch_out_of_order_messages_total",
+    "Messages a stream delivered below an offset it had already passed within one assignment "
+    "(seen with Faust after rebalances: the account's events are then decided out of order).",
+    ["topic"],
+    registry=REGISTRY,
+)
 WORKER_READY = Gauge(
     "tradewatch_worker_ready",
     "1 once partitions are assigned and tables recovered.",

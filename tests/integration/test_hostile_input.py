@@ -61,7 +61,8 @@ def test_hostile_input_goes_to_dead_letters_and_changes_no_decision(kafka_with_b
             assert headers["tw-error-class"].decode() == expected_reason, headers
         assert worker.metric("tradewatch_events_consumed_total", outcome="duplicate") == len(good)
 
-        live = read_actions(kafka.bootstrap)
+        live = wait_for(lambda: (found := read_actions(kafka.bootstrap)) and len(found) >= len(expected) and found,
+                        60, "the expected actions")
         assert sorted((a["action_id"], a["action"], a.get("deadline"), a["event_time"]) for a in live) == sorted(
             (a["action_id"], a["action"], a.get("deadline"), a["event_time"]) for a in expected
         )

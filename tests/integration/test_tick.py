@@ -19,10 +19,11 @@ def test_quiet_account_is_suspended_when_its_deadline_passes_on_the_wall_clock(k
         worker.wait_ready()
         # a week ago: trades for 70 hours, then goes quiet before its deadline (now in the past)
         produce(kafka.bootstrap, resale_records(ACCOUNT, APP, count=140, every_s=1800))
-        actions = wait_for(
-            lambda: [a for a in read_actions(kafka.bootstrap) if a["action"] == "suspend"], 60,
-            "the tick to fire the deadline",
-        )
+        def suspensions() -> list[dict]:
+            found = [a for a in read_actions(kafka.bootstrap) if a["action"] == "suspend"]
+            return found if len(found) == 2 else []
+
+        actions = wait_for(suspensions, 60, "the tick to fire the deadline (account and mini program)")
         reminder = next(a for a in read_actions(kafka.bootstrap) if a["action"] == "qualification_reminder")
         assert {a["subject"]["kind"] for a in actions} == {"official_account", "mini_program"}
         assert all(a["event_time"] == reminder["deadline"] for a in actions)  # judged as of the deadline
