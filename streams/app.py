@@ -74,7 +74,6 @@ class Tradewatch:
     detector: Detector
     publisher: ActionPublisher
     table: faust.Table
-    ready: bool = False
 
 
 def create_app(config: Config) -> Tradewatch:

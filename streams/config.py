@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -145,10 +145,6 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         security=security,
         signing=signing,
     )
-
-
-def config_field_names() -> list[str]:
-    return [f.name for f in fields(Config)]
 
 
 def _broker(raw: str) -> str:

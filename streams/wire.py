@@ -8,7 +8,6 @@ the deciding agent never parses or validates the original message again.
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
 
 import orjson
 
@@ -33,7 +32,3 @@ def decode_event(raw: bytes) -> tuple[InputEvent, float | None]:
     for position in _TUPLE_FIELDS.get(cls, ()):
         values[position] = tuple(values[position])
     return cls(*values), produced_at
-
-
-def _check() -> Any:  # pragma: no cover - documentation of the field order assumption
-    return {cls.__name__: [f for f in cls.__dataclass_fields__] for cls in _KINDS.values()}

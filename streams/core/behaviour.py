@@ -3,7 +3,7 @@
 Text can talk about trading; events show it. This module turns one
 ``miniprogram.events.v1`` event at a time into zero or more :class:`BehaviourHit` codes,
 using a small per-subject :class:`BehaviourMemory` for the signals that need history
-(paired gift + payment, an item changing hands, middlemen, withdrawal ratios).
+(paired gift + payment, an item changing hands, middlemen).
 
 Design choices (and why):
 
@@ -34,7 +34,7 @@ Design choices (and why):
   touch order; caps evict the least recently touched, :meth:`BehaviourMemory.expire` pops from
   the front. Lookups ignore anything older than the window, so (within the caps) hits do not
   depend on how often ``expire`` is called; stale legs inside a still-live record go when it
-  is next touched. The withdrawal counts are the exception: they are what ``expire`` left.
+  is next touched.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from streams.core.events import (
     SALE_SECONDARY,
     TRANSFER_GIFT,
     WITHDRAWAL_FAILED,
-    WITHDRAWAL_REQUESTED,
     MiniProgramEvent,
 )
 
@@ -71,8 +70,6 @@ CRYPTO_CURRENCIES = frozenset({"USDT", "ETH", "BTC"})
 MAX_EVIDENCE = 20  # the actions contract allows at most 20 ids per reason
 _PREMIUM_TYPES = frozenset({SALE_SECONDARY, LISTING_CREATED, PAYMENT})
 _GIFT, _PAY = "g", "p"
-_WITHDRAWAL_BUCKETS_PER_WINDOW = 168  # hourly buckets for the default 7-day window
-_MAX_WITHDRAWAL_BUCKETS = 256
 _MEMORY_FORMAT = 1
 
 
@@ -136,18 +133,16 @@ class BehaviourMemory:
     * ``pending``: event id → ``[kind, seller, buyer, at, item]`` for gifts/payments still
       waiting for their other half; ``_pending_by_trade`` indexes them by (seller, buyer, kind).
     * ``users``: user id → partner → ``[at, gift_id, payment_id]`` of paid transfers.
-    * ``withdrawals``: bucket start → ``[requested, failed]``.
 
     Missing users/items are stored as ``""`` so that the serialised form has no nulls.
     """
 
-    __slots__ = ("items", "pending", "users", "withdrawals", "_pending_by_trade")
+    __slots__ = ("items", "pending", "users", "_pending_by_trade")
 
     def __init__(self) -> None:
         self.items: dict[str, list[list[Any]]] = {}
         self.pending: dict[str, list[Any]] = {}
         self.users: dict[str, dict[str, list[Any]]] = {}
-        self.withdrawals: dict[float, list[int]] = {}
         self._pending_by_trade: dict[tuple[str, str, str], list[str]] = {}
 
     # -- serialisation ---------------------------------------------------------------------
@@ -164,8 +159,6 @@ class BehaviourMemory:
                 [user, [[partner, *pair] for partner, pair in partners.items()]]
                 for user, partners in self.users.items()
             ]
-        if self.withdrawals:
-            out["withdrawals"] = [[start, *counts] for start, counts in self.withdrawals.items()]
         return out
 
     @classmethod
@@ -180,14 +173,12 @@ class BehaviourMemory:
             memory._add_pending(event_id, kind, seller, buyer, at, item)
         for user, partners in d.get("users", ()):
             memory.users[user] = {partner: [at, gift_id, pay_id] for partner, at, gift_id, pay_id in partners}
-        for start, requested, failed in d.get("withdrawals", ()):
-            memory.withdrawals[start] = [requested, failed]
         return memory
 
     # -- housekeeping ----------------------------------------------------------------------
 
     def is_empty(self) -> bool:
-        return not (self.items or self.pending or self.users or self.withdrawals)
+        return not (self.items or self.pending or self.users)
 
     def expire(self, now: float, params: BehaviourParams) -> None:
         """Drop what is older than the memory window (pending halves: older than twice the
@@ -210,10 +201,6 @@ class BehaviourMemory:
             if partners and max(pair[0] for pair in partners.values()) >= cutoff:
                 break
             del self.users[user]
-        if self.withdrawals:
-            width = _withdrawal_bucket_width(params)
-            for start in [s for s in self.withdrawals if s + width <= cutoff]:
-                del self.withdrawals[start]
 
     # -- pending halves of paid transfers --------------------------------------------------
 
@@ -227,25 +214,6 @@ class BehaviourMemory:
         waiting.remove(event_id)
         if not waiting:
             del self._pending_by_trade[(seller, buyer, kind)]
-
-
-def withdrawal_failure_ratio(memory: BehaviourMemory) -> float | None:
-    """Failed / requested withdrawals still in memory; ``None`` when there were none.
-
-    Failures whose request fell out of the window (or was never seen) still count, so the
-    denominator is ``max(requested, failed)`` and the ratio stays within 0..1.
-    """
-    requested, failed = withdrawal_counts(memory)
-    if requested == 0 and failed == 0:
-        return None
-    return failed / max(requested, failed)
-
-
-def withdrawal_counts(memory: BehaviourMemory) -> tuple[int, int]:
-    """(requested, failed) withdrawals in the memory window."""
-    requested = sum(counts[0] for counts in memory.withdrawals.values())
-    failed = sum(counts[1] for counts in memory.withdrawals.values())
-    return requested, failed
 
 
 def behaviour_signals(
@@ -262,10 +230,9 @@ def behaviour_signals(
         hits["secondary_listing"] = (this,)
     elif kind == SALE_SECONDARY:
         hits["secondary_sale"] = (this,)
-    elif kind == WITHDRAWAL_REQUESTED or kind == WITHDRAWAL_FAILED:
-        _count_withdrawal(memory, at, failed=kind == WITHDRAWAL_FAILED, params=params)
-        if kind == WITHDRAWAL_FAILED:
-            hits["withdrawal_failure"] = (this,)
+    elif kind == WITHDRAWAL_FAILED:
+        # counts and the failed/requested ratio are windowed by the engine's counters
+        hits["withdrawal_failure"] = (this,)
 
     if event.price_cents is not None and (event.currency or "").upper() in CRYPTO_CURRENCIES:
         hits["crypto_settlement"] = (this,)
@@ -456,24 +423,6 @@ def _middleman(
         del memory.users[next(iter(memory.users))]
     if evidence:
         hits["middleman"] = _evidence(this, evidence, newest_first=True)
-
-
-# -- withdrawals ------------------------------------------------------------------------------
-
-
-def _withdrawal_bucket_width(params: BehaviourParams) -> float:
-    return max(1.0, params.memory_window_s / _WITHDRAWAL_BUCKETS_PER_WINDOW)
-
-
-def _count_withdrawal(memory: BehaviourMemory, at: float, *, failed: bool, params: BehaviourParams) -> None:
-    width = _withdrawal_bucket_width(params)
-    start = math.floor(at / width) * width
-    counts = memory.withdrawals.get(start)
-    if counts is None:
-        counts = memory.withdrawals[start] = [0, 0]
-        if len(memory.withdrawals) > _MAX_WITHDRAWAL_BUCKETS:
-            del memory.withdrawals[min(memory.withdrawals)]
-    counts[1 if failed else 0] += 1
 
 
 # -- evidence -----------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class SignalCounters:
         per_code = self.buckets.setdefault(code, {})
         bucket = bucket_of(event_time)
         per_code[bucket] = per_code.get(bucket, 0) + count
+        if not evidence:  # bookkeeping counts (requests, context) keep no evidence list
+            return
         kept = self.evidence.setdefault(code, [])
         for event_id in evidence:
             if not any(pair[1] == event_id for pair in kept):
