@@ -1,7 +1,7 @@
 """Contender (b): a bare Faust agent that forwards every input message, untouched, by its key.
 
-It uses tradewatch's Faust settings that matter for speed (commit cadence, at-least-once, concurrency=1,
-raw serializers, web server off) and sends the way tradewatch's intake does
+It uses exactly tradewatch's Faust settings (``streams.app.faust_settings``), concurrency=1 and raw
+serializers and sends the way tradewatch's intake does
 (``app.producer.send``), so ``tradewatch_eps / faust_passthrough_eps`` is the cost of
 tradewatch's own work: validation, the re-keying hop, the detection core and the table.
 
@@ -16,22 +16,16 @@ import sys
 
 import faust
 
+from streams.app import faust_settings
+from streams.config import load_config
+
 
 def create_app(bootstrap: str, app_id: str, partitions: int, data_dir: str, topics: list[str], out_topic: str) -> faust.App:
-    app = faust.App(
-        app_id,
-        broker=f"kafka://{bootstrap}",
-        store="memory://",
-        datadir=data_dir,
-        topic_partitions=partitions,
-        topic_replication_factor=1,
-        processing_guarantee="at_least_once",
-        consumer_auto_offset_reset="earliest",
-        web_enabled=False,
-        table_standby_replicas=0,
-        broker_commit_every=1000,
-        broker_commit_interval=1.0,
-    )
+    config = load_config({
+        "TRADEWATCH_BROKER": bootstrap, "TRADEWATCH_APP_ID": app_id,
+        "TRADEWATCH_PARTITIONS": str(partitions), "TRADEWATCH_DATA_DIR": data_dir,
+    })
+    app = faust.App(app_id, **faust_settings(config))
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     inputs = app.topic(*topics, **raw)
 
@@ -56,6 +50,7 @@ def main() -> int:
     app = create_app(args.bootstrap, args.app_id, args.partitions, args.data_dir, args.topics, args.out)
     sys.argv = [sys.argv[0]]  # Faust's worker parses the command line itself
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker.spinner = None  # as in streams/worker.py: no DEBUG root logger from Faust's spinner
     worker.execute_from_commandline()
     return 0
 

@@ -76,10 +76,9 @@ class Tradewatch:
     table: faust.Table
 
 
-def create_app(config: Config) -> Tradewatch:
-    policy = config.policy
-    app = faust.App(
-        config.app_id,
+def faust_settings(config: Config) -> dict:
+    """The Faust settings of a worker (the benchmark's bare Faust agent uses them too)."""
+    return dict(
         broker=config.faust_broker,
         store=config.store,
         datadir=str(config.data_dir),
@@ -97,6 +96,11 @@ def create_app(config: Config) -> Tradewatch:
         broker_heartbeat_interval=max(1.0, config.session_timeout_s / 10),
         **config.security.faust_settings(),
     )
+
+
+def create_app(config: Config) -> Tradewatch:
+    policy = config.policy
+    app = faust.App(config.app_id, **faust_settings(config))
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     inputs = app.topic(*topics.INPUT_TOPICS, **raw)
     subject_inputs = app.topic(
