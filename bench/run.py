@@ -127,24 +127,23 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
     say(f"bench: prefilled {n:,} messages ({phases['prefill']:.1f} s)")
 
     input_set = set(BENCH_INPUT_TOPICS)
-    raw = Child(["-m", "bench.raw_loop", "--bootstrap", bootstrap, "--group", "bench-raw", "--out", RAW_OUT,
-                 "--max-seconds", str(sizes.drain_timeout_s + 60), *BENCH_INPUT_TOPICS], workdir / "raw.log").start()
-    try:
-        raw_drain = asyncio.run(kafkaio.watch_drain(bootstrap, "bench-raw", input_set, kafkaio.CommittedReaches(n),
-                                                    sizes.drain_timeout_s, raw.check_alive))
-    finally:
-        raw.stop()
+    def drain_with(module_args: list[str], group: str, log_name: str):
+        """Run one contender over the pre-filled inputs until its group committed them all."""
+        child = Child(["-m", *module_args, *BENCH_INPUT_TOPICS], workdir / log_name).start()
+        try:
+            return asyncio.run(kafkaio.watch_drain(bootstrap, group, input_set, kafkaio.CommittedReaches(n),
+                                                   sizes.drain_timeout_s, child.check_alive))
+        finally:
+            child.stop()
+
+    raw_drain = drain_with(["bench.raw_loop", "--bootstrap", bootstrap, "--group", "bench-raw", "--out", RAW_OUT,
+                            "--max-seconds", str(sizes.drain_timeout_s + 60)], "bench-raw", "raw.log")
     phases["aiokafka_raw"], clock = time.monotonic() - clock, time.monotonic()
     say(f"bench: (a) raw aiokafka loop {raw_drain.eps:,.0f} events/s")
 
-    faust = Child(["-m", "bench.faust_passthrough", "--bootstrap", bootstrap, "--app-id", "bench-faust",
-                   "--partitions", str(partitions), "--data-dir", str(workdir / "faust-data"), "--out", FAUST_OUT,
-                   *BENCH_INPUT_TOPICS], workdir / "faust.log").start()
-    try:
-        faust_drain = asyncio.run(kafkaio.watch_drain(bootstrap, "bench-faust", input_set, kafkaio.CommittedReaches(n),
-                                                      sizes.drain_timeout_s, faust.check_alive))
-    finally:
-        faust.stop()
+    faust_drain = drain_with(["bench.faust_passthrough", "--bootstrap", bootstrap, "--app-id", "bench-faust",
+                              "--partitions", str(partitions), "--data-dir", str(workdir / "faust-data"),
+                              "--out", FAUST_OUT], "bench-faust", "faust.log")
     phases["faust_passthrough"], clock = time.monotonic() - clock, time.monotonic()
     say(f"bench: (b) bare Faust pass-through {faust_drain.eps:,.0f} events/s")
 
