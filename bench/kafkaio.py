@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Awaitable, Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -125,30 +125,35 @@ async def watch_drain(
     done: "DoneCheck",
     timeout_s: float,
     check_alive: Callable[[], None] = lambda: None,
+    processed: Callable[[], Awaitable[float]] | None = None,
 ) -> DrainResult:
-    """Time a group from its first commit to the moment ``done`` says the backlog is processed.
+    """Time a contender from its first progress to the moment ``done`` says the backlog is processed.
 
-    eps = (committed at the end - committed at the first observation) / (time between them):
-    the sustained rate, without the start-up and the first commit interval.
+    Progress is the group's committed offsets on ``progress_topics``, or ``processed()`` (events
+    fully handled, e.g. a worker's own counter) for a two-stage pipeline whose first stage
+    commits far ahead of its second. eps = (progress at the end - progress at the first
+    observation) / (time between them): the sustained rate, without the start-up.
     """
+    poll_s = POLL_INTERVAL_S if processed is None else 5 * POLL_INTERVAL_S  # a scrape costs the worker more
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        deadline = time.monotonic() + timeout_s
+        watch_started = time.monotonic()
+        deadline = watch_started + timeout_s
         first_at, first_count = None, 0
         last_count = 0
         while time.monotonic() < deadline:
             check_alive()
-            count = await committed(admin, group, progress_topics)
+            count = int(await processed()) if processed else await committed(admin, group, progress_topics)
             now = time.monotonic()
             if first_at is None and count > 0:
                 first_at, first_count = now, count
             last_count = count
             if first_at is not None and await done(admin, count):
-                if now - first_at < POLL_INTERVAL_S:  # drained within one poll: use the whole run
-                    return DrainResult(count, max(now - first_at, POLL_INTERVAL_S), True)
+                if count == first_count or now - first_at < poll_s:  # drained within one poll: use the whole run
+                    return DrainResult(count, max(now - watch_started, poll_s), True)
                 return DrainResult(count - first_count, now - first_at, True)
-            await asyncio.sleep(POLL_INTERVAL_S)
+            await asyncio.sleep(poll_s)
         elapsed = time.monotonic() - first_at if first_at is not None else timeout_s
         return DrainResult(last_count - first_count, elapsed, False)
     finally:
@@ -173,7 +178,7 @@ class CommittedReaches(DoneCheck):
 
 
 class TwoStageDone(DoneCheck):
-    """tradewatch: the inputs are all committed *and* the internal re-keyed topic is too."""
+    """tradewatch: every input handled, and both stages (inputs, internal topic) fully committed."""
 
     def __init__(self, bootstrap: str, group: str, input_topics: set[str], input_total: int, internal_topic: str) -> None:
         self.bootstrap = bootstrap
@@ -183,7 +188,7 @@ class TwoStageDone(DoneCheck):
         self.internal_topic = internal_topic
 
     async def __call__(self, admin: AIOKafkaAdminClient, progress: int) -> bool:
-        if await committed(admin, self.group, self.input_topics) < self.input_total:
+        if progress < self.input_total or await committed(admin, self.group, self.input_topics) < self.input_total:
             return False
         internal_end = sum((await end_offsets(self.bootstrap, [self.internal_topic])).values())
-        return progress >= internal_end
+        return await committed(admin, self.group, {self.internal_topic}) >= internal_end

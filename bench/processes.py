@@ -6,6 +6,8 @@ period), never by name.
 
 from __future__ import annotations
 
+import asyncio
+
 import os
 import signal
 import socket
@@ -142,6 +144,10 @@ class TradewatchWorker(Child):
     def metrics_text(self) -> str:
         status, body = self.get("/metrics")
         return body.decode() if status == 200 else ""
+
+    async def events_handled(self) -> float:
+        """Inputs the worker has decided or dead-lettered (its consumed counter; 0 until it serves)."""
+        return await asyncio.to_thread(self.metric, "tradewatch_events_consumed_total")
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of the samples of ``name`` whose labels include ``labels``."""

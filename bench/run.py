@@ -151,8 +151,8 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
     internal = f"{worker.app_id}-{topics.SUBJECT_INPUTS}"
     try:
         done = kafkaio.TwoStageDone(bootstrap, worker.app_id, input_set, n, internal)
-        tw_drain = asyncio.run(kafkaio.watch_drain(bootstrap, worker.app_id, {internal}, done,
-                                                   sizes.drain_timeout_s, worker.check_alive))
+        tw_drain = asyncio.run(kafkaio.watch_drain(bootstrap, worker.app_id, input_set, done,
+                                                   sizes.drain_timeout_s, worker.check_alive, worker.events_handled))
         throughput_metrics = worker.metrics_text()
         throughput_peak_rss = peak_rss_bytes(worker.pid)
     finally:

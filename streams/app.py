@@ -2,12 +2,18 @@
 
 Two agents, read top to bottom:
 
-* ``intake`` reads the four input topics, validates each message (bad ones go to the
-  dead-letter topic with headers saying why) and forwards the decoded event to the internal
-  ``subject-inputs`` topic keyed by subject account — the re-keying that puts everything
-  about one account into one partition.
-* ``decide`` reads ``subject-inputs``, runs the detection core with the account's state
-  from the ``subject-state`` table, publishes the actions, then stores the new state.
+* ``intake`` reads the four input topics in batches, validates each message (bad ones go to
+  the dead-letter topic with headers saying why) and forwards the decoded events to the
+  internal ``subject-inputs`` topic in the partition of their subject account — the
+  re-keying that puts everything about one account into one partition — one bundle per
+  partition per batch (:mod:`streams.wire`).
+* ``decide`` reads ``subject-inputs`` in offset order (:mod:`streams.ordering`), runs the
+  detection core over a bundle with each account's state from the ``subject-state`` table,
+  publishes the actions and waits for Kafka to acknowledge them, then stores each touched
+  account's new state once.
+
+Batching is where the speed is (bench/PROFILE.md): Faust's cost is per message, so the
+re-keying hop and the table's changelog are paid per bundle and per account, not per input.
 
 Following DESIGN.md's Faust pitfalls: ``concurrency=1`` everywhere, at-least-once delivery
 with deterministic action ids, every per-message failure caught and routed, no windowed
@@ -17,12 +23,14 @@ server in :mod:`streams.web` exposes only /metrics and health).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
 
 import faust
 from faust.serializers import codecs
+from faust.types import TP
 
 from streams import metrics, topics
 from streams.config import Config
@@ -32,9 +40,13 @@ from streams.core.state import CASE_STATES, SubjectState
 from streams.decode import DecodeError, DecodeLimits, decode_input
 from streams.intake import check_event_time
 from streams.publisher import ActionPublisher, dead_letter_headers
-from streams.wire import decode_event, encode_event
+from streams.ordering import OffsetOrder
+from streams.wire import Bundler, decode_message, encode_event, subject_partition
 
 log = logging.getLogger("tradewatch")
+ORDER_MAX_WAIT_S = 5.0  # a reordering after a rebalance resolves in milliseconds; then re-fetch
+STORE_INTERVAL_S = 1.0  # decided states are written to the table at least this often
+STORE_MAX_ACCOUNTS = 20_000  # ... or as soon as this many accounts wait
 
 
 class SubjectStateCodec(codecs.Codec):
@@ -89,6 +101,10 @@ def faust_settings(config: Config) -> dict:
         web_enabled=False,
         table_standby_replicas=0,
         broker_commit_every=1000,
+        # on a rebalance or stop, do not wait for every delivered message to be acknowledged:
+        # tradewatch acknowledges only what it has stored (and holds out-of-order messages), and
+        # what is not acknowledged is simply delivered again
+        stream_wait_empty=False,
         broker_commit_interval=1.0,
         # dead letters carry the original bytes: as large as the broker accepted on input
         producer_max_request_size=64 * 1024 * 1024,
@@ -120,66 +136,100 @@ def create_app(config: Config) -> Tradewatch:
     deadlines = PendingDeadlines()
     metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
     lag_series: set[tuple[str, str]] = set()
-    last_offsets: dict[int, int] = {}  # subject-inputs partition -> last offset decided
+
+    subject_topic = subject_inputs.get_topic_name()
+    order: OffsetOrder = OffsetOrder(max_wait_s=ORDER_MAX_WAIT_S)
+    skip_offsets = _track_no_offset_gaps(app.consumer, subject_topic)
+
+    def subject_partitions() -> int:
+        return app.consumer.topic_partitions(subject_topic) or config.partitions
 
     @app.agent(inputs, concurrency=1)
     async def intake(stream):
-        async for event in stream.events():
-            message = event.message
-            started = time.perf_counter()
-            metrics.LAST_EVENT_TIMESTAMP.labels(message.topic).set(time.time())
-            try:
-                decoded = decode_input(message.topic, message.value, limits)
-                check_event_time(decoded, time.time(), config.max_future_skew_s)
-            except DecodeError as error:
-                metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
-                metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
-                await publisher.dead_letter(message, dead_letter_headers(message, error.reason, error.message))
-                continue
-            except Exception as error:  # a bug must not acknowledge-and-lose the message
-                log.exception("intake failed on %s[%s]@%s", message.topic, message.partition, message.offset)
-                metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
-                metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
-                headers = dead_letter_headers(message, "internal_error", type(error).__name__)
-                await publisher.dead_letter(message, headers)
-                continue
-            await app.producer.send(
-                subject_inputs.get_topic_name(),
-                decoded.subject_account.encode(),
-                encode_event(decoded, message.timestamp),
-                None,
-                None,
-                None,
-            )
-            metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
+        """Validate a batch of inputs, dead-letter the bad ones, re-key the rest in bundles."""
+        async for events in stream.take_events(config.batch_max, within=config.batch_wait_s):
+            bundler = Bundler(subject_partitions())
+            for event in events:
+                message = event.message
+                started = time.perf_counter()
+                metrics.LAST_EVENT_TIMESTAMP.labels(message.topic).set(time.time())
+                try:
+                    decoded = decode_input(message.topic, message.value, limits)
+                    check_event_time(decoded, time.time(), config.max_future_skew_s)
+                    bundler.add(decoded, message.timestamp)
+                except DecodeError as error:
+                    metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
+                    metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
+                    await publisher.dead_letter(message, dead_letter_headers(message, error.reason, error.message))
+                    continue
+                except Exception as error:  # a bug must not acknowledge-and-lose the message
+                    log.exception("intake failed on %s[%s]@%s", message.topic, message.partition, message.offset)
+                    metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
+                    metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
+                    headers = dead_letter_headers(message, "internal_error", type(error).__name__)
+                    await publisher.dead_letter(message, headers)
+                    continue
+                metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
+            # sent before the batch is acknowledged; Faust flushes the producer before committing
+            for partition, bundle in bundler.drain():
+                await app.producer.send(subject_topic, None, bundle, partition, None, None)
+
+    decided = Decided()
+    decide_lock = asyncio.Lock()  # a bundle is decided, or the decided ones stored, never both at once
+    decide_stream: list = []  # the agent's manual-ack stream, for acknowledging from the store timer
 
     @app.agent(subject_inputs, concurrency=1)
     async def decide(stream):
-        async for event in stream.events():
+        """Decide each internal partition in offset order, one message (a bundle) at a time."""
+        manual = stream.noack()  # acknowledged only once decided and stored: see store_decided
+        decide_stream[:] = [manual]
+        async for event in manual.events():
             message = event.message
-            started = time.perf_counter()
-            account = message.key
-            last = last_offsets.get(message.partition)
-            if last is not None and message.offset <= last:
+            admission = order.admit(
+                message.partition, message.offset, event, time.monotonic(),
+                lambda: app.consumer._committed_offset.get(message.tp),  # noqa: SLF001 - no public accessor
+            )
+            if admission.held:
                 metrics.OUT_OF_ORDER.labels(message.topic).inc()
-                log.warning(
-                    "out-of-order delivery on %s[%s]: offset %s after %s", message.topic,
-                    message.partition, message.offset, last,
-                )
-            last_offsets[message.partition] = message.offset
-            try:
-                core_event, produced_at = decode_event(message.value)
-                previous = table.get(account)
-                case_before = _case_state(previous)  # the core mutates the stored state in place
-                state, outcome = detector.process(previous, core_event)
-            except Exception as error:  # a bug must not acknowledge-and-lose the message (faust#189)
-                log.exception("decide failed on %s[%s]@%s", message.topic, message.partition, message.offset)
-                metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
-                await publisher.dead_letter(message, dead_letter_headers(message, "internal_error", type(error).__name__))
+                log.warning("out-of-order delivery on %s[%s]: offset %s held until the earlier ones arrive",
+                            message.topic, message.partition, message.offset)
                 continue
-            if isinstance(core_event, Tick) and not outcome.actions:
-                deadlines.track(account, state)
-                table[account] = state
+            if admission.stale:
+                await manual.ack(event)  # decided earlier in this assignment
+                continue
+            async with decide_lock:
+                for ready in admission.ready:
+                    await decide_message(ready)
+                # store once per interval under a backlog; at once when nothing else is waiting
+                if decided.due(time.monotonic()) or manual.channel.queue.empty():
+                    await store_decided()
+
+    async def decide_message(event) -> None:
+        """Run the core over a bundle and publish its actions; the new states wait in ``decided``."""
+        message = event.message
+        started = time.perf_counter()
+        try:
+            items = list(decode_message(message.key, message.value))
+        except Exception as error:  # a bug must not acknowledge-and-lose the message (faust#189)
+            log.exception("decide failed on %s[%s]@%s", message.topic, message.partition, message.offset)
+            metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
+            await publisher.dead_letter(message, dead_letter_headers(message, "internal_error", type(error).__name__))
+            decided.messages.append(event)
+            return
+        actions: list = []
+        for account, core_event, produced_at in items:
+            previous = decided.state_of(account, event, table)
+            try:
+                state, outcome = detector.process(previous, core_event)
+            except Exception as error:  # one bad event must not lose the rest of its bundle
+                log.exception("decide failed on an event of %s[%s]@%s", message.topic, message.partition, message.offset)
+                metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
+                single = _SingleEvent(message, account, encode_event(core_event, produced_at))
+                await publisher.dead_letter(single, dead_letter_headers(single, "internal_error", type(error).__name__))
+                continue
+            decided.states[account] = state  # stored even after a duplicate: see Decided
+            if isinstance(core_event, Tick):
+                actions.extend((action, produced_at) for action in outcome.actions)
                 continue
             source = _source_topic(core_event)
             if outcome.duplicate:
@@ -190,12 +240,52 @@ def create_app(config: Config) -> Tradewatch:
                 metrics.SIGNAL_HITS.labels(code).inc()
             if outcome.suppressed:
                 metrics.DUPLICATE_ACTIONS_SUPPRESSED.inc(outcome.suppressed)
-            for action in outcome.actions:
-                await publisher.publish(action, produced_at)
-            _track_case_change(case_before, state)
+            actions.extend((action, produced_at) for action in outcome.actions)
+        if actions:
+            await publisher.publish(actions)  # acknowledged by Kafka before any state is stored
+        decided.messages.append(event)
+        per_event = (time.perf_counter() - started) / max(1, len(items))
+        for _ in items:
+            metrics.EVENT_PROCESSING.labels("decide").observe(per_event)
+
+    async def store_decided() -> None:
+        """Write each touched account's state once, then acknowledge the bundles that touched it."""
+        manual = decide_stream[0]
+        for account, state in decided.states.items():
+            manual._set_current_event(decided.owner[account])  # noqa: SLF001 - the changelog partition
+            _track_case_change(decided.cases_before[account], state)
             deadlines.track(account, state)
             table[account] = state
-            metrics.EVENT_PROCESSING.labels("decide").observe(time.perf_counter() - started)
+        for event in decided.messages:
+            await manual.ack(event)
+        decided.clear(time.monotonic())
+
+    @app.timer(STORE_INTERVAL_S)
+    async def store_when_quiet() -> None:
+        """Store what was decided even when no further message arrives."""
+        if decided.messages and decide_stream:
+            async with decide_lock:
+                await store_decided()
+
+    @app.timer(1.0)
+    async def reorder_watchdog() -> None:
+        """A gap that does not fill: seek back so Kafka delivers it again; if that fails, skip it."""
+        async with decide_lock:
+            for overdue in order.overdue(time.monotonic()):
+                tp = TP(subject_topic, overdue.partition)
+                if overdue.skipped_to is None:
+                    log.warning("offsets of %s[%s] from %s did not arrive within %.0fs; seeking back to re-fetch them",
+                                subject_topic, overdue.partition, overdue.expected, ORDER_MAX_WAIT_S)
+                    await app.consumer.seek(tp, overdue.expected)
+                    continue
+                log.error("offsets %s..%s of %s[%s] never arrived, even after seeking back; deciding the "
+                          "later ones without them", overdue.expected, overdue.skipped_to - 1,
+                          subject_topic, overdue.partition)
+                metrics.SKIPPED_OFFSETS.labels(subject_topic).inc(overdue.skipped_to - overdue.expected)
+                await skip_offsets(tp, overdue.expected, overdue.skipped_to - 1)
+                for event in overdue.released:
+                    await decide_message(event)
+                await store_decided()
 
     if config.tick_seconds > 0:
 
@@ -207,8 +297,10 @@ def create_app(config: Config) -> Tradewatch:
             input; sending one for an account another worker now owns is harmless.
             """
             now = time.time()
+            partitions = subject_partitions()
             for key in deadlines.due(now):
-                await subject_inputs.send(key=key, value=encode_event(Tick(key.decode(), now), None))
+                value = encode_event(Tick(key.decode(), now), None)
+                await app.producer.send(subject_topic, key, value, subject_partition(key, partitions), None, None)
 
     @app.timer(config.lag_interval_s)
     async def measure_lag() -> None:
@@ -231,13 +323,74 @@ def create_app(config: Config) -> Tradewatch:
         lag_series.clear()
         lag_series.update(current)
 
+    @app.on_partitions_revoked.connect
+    async def on_partitions_revoked(sender, revoked, **kwargs) -> None:  # noqa: ARG001
+        async with decide_lock:  # what was not acknowledged is delivered again to the next owner
+            order.reset()
+            decided.clear(time.monotonic())
+
     @app.on_rebalance_complete.connect
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
-        last_offsets.clear()  # a new assignment legitimately restarts at the committed offsets
+        async with decide_lock:
+            order.reset()  # a new assignment restarts at the committed offsets; held messages come again
+            decided.clear(time.monotonic())  # not acknowledged: delivered and decided again
         _recount_open_cases(table)
         deadlines.rebuild(table.items())
 
     return tw
+
+
+def _track_no_offset_gaps(consumer, topic: str):
+    """Stop Faust treating skipped offsets of the internal topic as a gap it may commit past.
+
+    Faust (0.15) records offsets it sees jump over as a "gap" (meant for compacted topics and
+    transaction markers) and later counts them as acknowledged. The internal topic has neither,
+    so a jump there is only a reordering (faust#221) and the skipped messages are still to come;
+    committing past them would lose them in a crash. Commits then advance over contiguous
+    acknowledgements only, which :class:`~streams.ordering.OffsetOrder` gives in offset order.
+    Returns Faust's own gap recorder, for offsets tradewatch has given up on.
+    """
+    add_gap = consumer._add_gap  # noqa: SLF001 - pinned faust-streaming; tests/integration cover it
+
+    async def add_gap_except_internal(tp, offset_from: int, offset_to: int) -> None:
+        if tp.topic != topic:
+            await add_gap(tp, offset_from, offset_to)
+
+    consumer._add_gap = add_gap_except_internal  # noqa: SLF001
+    return add_gap
+
+
+class Decided:
+    """States decided since the last store, and the bundles that are acknowledged once stored.
+
+    Storing each touched account once per interval instead of once per event is what keeps
+    the table's changelog from costing a Kafka message per input. It is safe because nothing
+    is acknowledged before it is stored: a crash or rebalance re-delivers the bundles, and
+    an account is stored whenever it was touched — also when every event was a duplicate —
+    so states changed in memory before a rebalance still reach the changelog.
+    """
+
+    def __init__(self) -> None:
+        self.states: dict[bytes, SubjectState] = {}
+        self.owner: dict[bytes, object] = {}  # account -> a message of its partition
+        self.cases_before: dict[bytes, str | None] = {}
+        self.messages: list = []
+        self.since = time.monotonic()
+
+    def state_of(self, account: bytes, event: object, table: faust.Table) -> SubjectState | None:
+        if account in self.states:
+            return self.states[account]
+        previous = table.get(account)
+        self.owner[account] = event
+        self.cases_before[account] = _case_state(previous)  # the core mutates the stored state in place
+        return previous
+
+    def due(self, now: float) -> bool:
+        return bool(self.messages) and (now - self.since >= STORE_INTERVAL_S or len(self.states) >= STORE_MAX_ACCOUNTS)
+
+    def clear(self, now: float) -> None:
+        self.states, self.owner, self.cases_before, self.messages = {}, {}, {}, []
+        self.since = now
 
 
 class PendingDeadlines:
@@ -269,6 +422,18 @@ _SOURCE_TOPIC = {
     "Appeal": topics.APPEALS,
     "Tick": "tick",
 }
+
+
+@dataclass(frozen=True)
+class _SingleEvent:
+    """One event of a bundle, dead-lettered on its own with its bundle's coordinates."""
+
+    source: object
+    key: bytes
+    value: bytes
+
+    def __getattr__(self, name: str) -> object:  # topic, partition, offset, headers of the bundle
+        return getattr(self.source, name)
 
 
 def _source_topic(event: object) -> str:

@@ -44,6 +44,8 @@ SETTINGS = (
     Setting("TRADEWATCH_MAX_MESSAGE_BYTES", "1048576", "larger input messages go to the dead-letter topic unparsed"),
     Setting("TRADEWATCH_MAX_JSON_DEPTH", "32", "deeper JSON nesting goes to the dead-letter topic unparsed"),
     Setting("TRADEWATCH_SESSION_TIMEOUT_SECONDS", "30", "a worker silent this long (e.g. killed) loses its partitions to the others"),
+    Setting("TRADEWATCH_BATCH_MAX", "1000", "inputs re-keyed together in one batch (one bundle per internal partition); 1 = no batching"),
+    Setting("TRADEWATCH_BATCH_WAIT_MS", "20", "longest an input waits for its batch to fill; adds at most this to event-to-action latency"),
     Setting("TRADEWATCH_LAG_INTERVAL_SECONDS", "15", "how often consumer lag is measured for the metric"),
     Setting("TRADEWATCH_LOG_LEVEL", "info", "debug, info, warning or error"),
     *(Setting(*row) for row in SECURITY_SETTINGS),
@@ -69,6 +71,8 @@ class Config:
     lag_interval_s: float
     session_timeout_s: float
     log_level: str
+    batch_max: int = 1000
+    batch_wait_s: float = 0.02
     security: KafkaSecurity = KafkaSecurity()
     signing: SigningKeys | None = None
 
@@ -105,6 +109,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
     skew = get("TRADEWATCH_MAX_FUTURE_SKEW_SECONDS", _float_between(0, 7 * 86400), "seconds 0..604800")
     max_bytes = get("TRADEWATCH_MAX_MESSAGE_BYTES", _int_between(1024, 64 * 1024 * 1024), "an integer 1024..67108864")
     max_depth = get("TRADEWATCH_MAX_JSON_DEPTH", _int_between(2, 512), "an integer 2..512")
+    batch_max = get("TRADEWATCH_BATCH_MAX", _int_between(1, 100_000), "an integer 1..100000")
+    batch_wait_ms = get("TRADEWATCH_BATCH_WAIT_MS", _float_between(0.1, 1000), "milliseconds 0.1..1000")
     lag_interval = get("TRADEWATCH_LAG_INTERVAL_SECONDS", _float_between(1, 3600), "seconds 1..3600")
     session_timeout = get("TRADEWATCH_SESSION_TIMEOUT_SECONDS", _float_between(6, 1800), "seconds 6..1800 (the broker's group.min.session.timeout.ms is 6 s by default)")
     log_level = get("TRADEWATCH_LOG_LEVEL", _one_of("debug", "info", "warning", "error"), "debug, info, warning or error")
@@ -142,6 +148,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         lag_interval_s=lag_interval,
         session_timeout_s=session_timeout,
         log_level=log_level,
+        batch_max=batch_max,
+        batch_wait_s=batch_wait_ms / 1000,
         security=security,
         signing=signing,
     )

@@ -96,8 +96,15 @@ DUPLICATE_ACTIONS_SUPPRESSED = Counter(
 )
 OUT_OF_ORDER = Counter(
     "tradewatch_out_of_order_messages_total",
-    "Messages a stream delivered below an offset it had already passed within one assignment "
-    "(seen with Faust after rebalances: the account's events are then decided out of order).",
+    "Internal messages delivered ahead of an offset not yet decided (seen with Faust after "
+    "rebalances); they are held and decided in offset order.",
+    ["topic"],
+    registry=REGISTRY,
+)
+SKIPPED_OFFSETS = Counter(
+    "tradewatch_skipped_offsets_total",
+    "Internal offsets that never arrived, even after seeking back, and were given up "
+    "(their inputs are lost; should stay 0).",
     ["topic"],
     registry=REGISTRY,
 )

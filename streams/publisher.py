@@ -52,7 +52,40 @@ class ActionPublisher:
     def mode(self) -> str:
         return "shadow" if self.breaker.open else self.policy.mode
 
-    async def publish(self, action: dict[str, Any], produced_at: float | None) -> None:
+    async def publish(self, actions: list[tuple[dict[str, Any], float | None]]) -> None:
+        """Send a batch of (action, produced_at) and return once Kafka acknowledged every one.
+
+        All are handed to the producer first and awaited together: one round trip per batch,
+        not per action. A failed send is retried on its own until acknowledged.
+        """
+        prepared = [self._prepare(action) for action, _ in actions]
+        pending = []
+        for topic, key, value, headers, _ in prepared:
+            try:
+                pending.append(await self.app.producer.send(topic, key, value, None, None, headers))
+            except Exception:  # noqa: BLE001 - refused before sending: retried on its own below
+                pending.append(None)
+        for (topic, key, value, headers, _), future in zip(prepared, pending):
+            try:
+                if future is None:
+                    raise RuntimeError("not sent")
+                await future
+            except Exception:  # noqa: BLE001 - classified and retried until acknowledged
+                await self._send_until_acknowledged(topic, key, value, headers)
+        now = time.time()
+        for (_, _, _, _, record), (_, produced_at) in zip(prepared, actions):
+            mode = record["mode"]
+            metrics.ACTIONS.labels(record["action"], mode).inc()
+            if produced_at:
+                metrics.EVENT_TO_ACTION_LATENCY.labels(record["action"]).observe(max(0.0, now - produced_at))
+            self.log.info(
+                "%s %s %s case=%s mode=%s trading=%.2f fraud=%.2f",
+                record["action"], record["subject"]["kind"], record["subject"]["id"], record["case_id"],
+                mode, record["trading_score"], record["fraud_score"],
+            )
+
+    def _prepare(self, action: dict[str, Any]) -> tuple[str, bytes, bytes, list[tuple[str, bytes]], dict[str, Any]]:
+        """Breaker, wall clock, mode, schema check and signature: the message to send."""
         now = time.time()
         if action["action"] == SUSPEND and action["subject"]["kind"] == OFFICIAL_ACCOUNT:
             if self.breaker.record_suspension(now):
@@ -73,15 +106,7 @@ class ActionPublisher:
         headers = [("tw-action", record["action"].encode())]
         if self.signing is not None:
             headers += sign(self.signing, topic, key, value, int(now * 1000))
-        await self._send_until_acknowledged(topic, key, value, headers)
-        metrics.ACTIONS.labels(record["action"], mode).inc()
-        if produced_at:
-            metrics.EVENT_TO_ACTION_LATENCY.labels(record["action"]).observe(max(0.0, time.time() - produced_at))
-        self.log.info(
-            "%s %s %s case=%s mode=%s trading=%.2f fraud=%.2f",
-            record["action"], record["subject"]["kind"], record["subject"]["id"], record["case_id"],
-            mode, record["trading_score"], record["fraud_score"],
-        )
+        return topic, key, value, headers, record
 
     def reset_breaker(self) -> None:
         self.breaker.reset()

@@ -1,0 +1,96 @@
+"""Deciding in offset order whatever order the stream delivers (streams/ordering.py)."""
+
+from __future__ import annotations
+
+import random
+
+from streams.ordering import OffsetOrder
+
+
+def committed_at(offset: int | None):
+    return lambda: offset
+
+
+def deliver(order: OffsetOrder, offsets: list[int], start: int | None, partition: int = 0, now: float = 0.0):
+    decided, stale = [], []
+    for offset in offsets:
+        admission = order.admit(partition, offset, f"m{offset}", now, committed_at(start))
+        decided += admission.ready
+        if admission.stale:
+            stale.append(offset)
+    return decided, stale
+
+
+def test_in_order_delivery_is_decided_as_it_comes() -> None:
+    decided, stale = deliver(OffsetOrder(5), [26, 27, 28], start=26)
+    assert decided == ["m26", "m27", "m28"] and stale == []
+
+
+def test_a_batch_fetched_ahead_of_the_committed_offset_waits_for_the_gap() -> None:
+    # what faust 0.15 did after a rebalance: offsets 39..45 delivered before 26..38
+    order = OffsetOrder(5)
+    decided, _ = deliver(order, list(range(39, 46)), start=26)
+    assert decided == [] and order.held_count() == 7
+    decided, _ = deliver(order, list(range(26, 39)), start=26)
+    assert decided == [f"m{o}" for o in range(26, 46)] and order.held_count() == 0
+
+
+def test_redelivered_offsets_are_only_acknowledged() -> None:
+    decided, stale = deliver(OffsetOrder(5), [10, 11, 12, 11, 10, 13], start=10)
+    assert decided == ["m10", "m11", "m12", "m13"] and stale == [11, 10]
+
+
+def test_any_delivery_order_yields_every_offset_once_in_order() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        offsets = list(range(100, 140))
+        rng.shuffle(offsets)
+        offsets += rng.sample(offsets, 10)  # duplicates too
+        decided, _ = deliver(OffsetOrder(5), offsets, start=100)
+        assert decided == [f"m{o}" for o in range(100, 140)]
+
+
+def test_partitions_are_independent() -> None:
+    order = OffsetOrder(5)
+    assert order.admit(0, 5, "a5", 0, committed_at(4)).held
+    assert order.admit(1, 0, "b0", 0, committed_at(None)).ready == ["b0"]
+    assert order.admit(0, 4, "a4", 0, committed_at(4)).ready == ["a4", "a5"]
+
+
+def test_without_a_committed_offset_the_first_delivery_starts_the_partition() -> None:
+    decided, _ = deliver(OffsetOrder(5), [7, 8], start=None)
+    assert decided == ["m7", "m8"]
+
+
+def test_a_gap_that_stays_open_is_reported_once_with_where_to_seek() -> None:
+    order = OffsetOrder(max_wait_s=5)
+    order.admit(0, 12, "m12", 100.0, committed_at(10))
+    order.admit(0, 13, "m13", 101.0, committed_at(10))
+    assert order.overdue(104.0) == []
+    [overdue] = order.overdue(105.0)
+    assert (overdue.partition, overdue.expected, overdue.dropped, overdue.released) == (0, 10, ["m12", "m13"], [])
+    assert order.overdue(200.0) == [] and order.held_count() == 0
+    # after the seek the partition is delivered again from 10
+    decided, _ = deliver(order, [10, 11, 12, 13], start=10)
+    assert decided == ["m10", "m11", "m12", "m13"]
+
+
+def test_offsets_still_missing_after_the_seek_are_given_up_and_the_rest_decided() -> None:
+    order = OffsetOrder(max_wait_s=5)
+    order.admit(0, 12, "m12", 0.0, committed_at(10))
+    [first] = order.overdue(5.0)
+    assert first.dropped == ["m12"] and first.skipped_to is None
+    # re-delivered after the seek, but 10 and 11 are gone for good
+    for offset in (12, 13, 15):
+        assert order.admit(0, offset, f"m{offset}", 6.0, committed_at(10)).held
+    [second] = order.overdue(11.0)
+    assert (second.expected, second.skipped_to, second.released) == (10, 12, ["m12", "m13"])
+    assert order.held_count() == 1  # 15 still waits for 14
+    assert order.admit(0, 14, "m14", 12.0, committed_at(10)).ready == ["m14", "m15"]
+
+
+def test_reset_forgets_the_assignment() -> None:
+    order = OffsetOrder(5)
+    deliver(order, [3, 4], start=3)
+    order.reset()
+    assert order.admit(0, 3, "again", 0, committed_at(3)).ready == ["again"]

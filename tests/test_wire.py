@@ -1,0 +1,90 @@
+"""The internal topic's encoding and routing: what intake sends is exactly what decide gets."""
+
+from __future__ import annotations
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from streams.core.events import Appeal, Tick
+from streams.wire import MAX_BUNDLE_BYTES, Bundler, decode_message, encode_event, subject_partition
+from tests.fixtures import ACCOUNT, T0, appeal, mp_event, post, qualification
+
+
+def sample_events() -> list:
+    return [
+        post("限量数字藏品 转售 加V", account="gh_aaaaaaaaaaaa"),
+        mp_event("sale.secondary", account="gh_bbbbbbbbbbbb"),
+        qualification("verified"),
+        appeal("act-1"),
+        post("second post of the first account", account="gh_aaaaaaaaaaaa", at=T0 + 60),
+    ]
+
+
+def decoded_bundles(bundler: Bundler) -> list[tuple[int, list]]:
+    return [(partition, list(decode_message(None, bundle))) for partition, bundle in bundler.drain()]
+
+
+def test_every_event_survives_bundling_unchanged_and_in_order_per_partition() -> None:
+    events = sample_events()
+    bundler = Bundler(partitions=4)
+    for index, event in enumerate(events):
+        bundler.add(event, produced_at=1000.0 + index)
+    received = [item for _, items in decoded_bundles(bundler) for item in items]
+    assert sorted(received, key=lambda item: item[2]) == [
+        (event.subject_account.encode(), event, 1000.0 + index) for index, event in enumerate(events)
+    ]
+    first_account = [item[1] for item in received if item[0] == b"gh_aaaaaaaaaaaa"]
+    assert first_account == [events[0], events[4]]
+
+
+def test_a_bundle_goes_to_the_partition_kafka_gives_each_of_its_accounts() -> None:
+    bundler = Bundler(partitions=8)
+    accounts = [f"gh_{i:012x}" for i in range(200)]
+    for account in accounts:
+        bundler.add(post("hello", account=account), None)
+    partitioner = DefaultPartitioner()
+    for partition, items in decoded_bundles(bundler):
+        for account, _, _ in items:
+            assert partitioner(account, list(range(8)), list(range(8))) == partition
+
+
+def test_subject_partition_agrees_with_the_default_partitioner_used_for_keyed_sends() -> None:
+    partitioner = DefaultPartitioner()
+    for partitions in (1, 3, 8, 64):
+        for i in range(300):
+            key = f"gh_{i * 7919:012x}".encode()
+            assert subject_partition(key, partitions) == partitioner(key, list(range(partitions)), [])
+
+
+def test_bundles_stay_under_the_size_cap_and_lose_nothing() -> None:
+    bundler = Bundler(partitions=1)
+    text = "x" * 10_000
+    events = [post(text, account=ACCOUNT, at=T0 + i) for i in range(100)]
+    for event in events:
+        bundler.add(event, None)
+    bundles = bundler.drain()
+    assert len(bundles) > 1
+    assert all(len(bundle) <= MAX_BUNDLE_BYTES + 1024 for _, bundle in bundles)
+    assert [item[1] for _, bundle in bundles for item in decode_message(None, bundle)] == events
+
+
+def test_an_event_larger_than_the_cap_travels_alone() -> None:
+    bundler = Bundler(partitions=1)
+    small, big = post("small"), post("y" * (MAX_BUNDLE_BYTES + 10))
+    bundler.add(small, None)
+    bundler.add(big, None)
+    assert [[item[1] for item in decode_message(None, b)] for _, b in bundler.drain()] == [[small], [big]]
+
+
+def test_drain_starts_a_new_batch() -> None:
+    bundler = Bundler(partitions=2)
+    bundler.add(post("one"), None)
+    assert len(bundler.drain()) == 1
+    assert bundler.drain() == []
+
+
+def test_a_single_keyed_message_decodes_with_its_key_as_the_account() -> None:
+    tick = Tick(ACCOUNT, T0)
+    assert list(decode_message(ACCOUNT.encode(), encode_event(tick, None))) == [(ACCOUNT.encode(), tick, None)]
+    event = appeal("act-2", outcome="upheld")
+    assert isinstance(event, Appeal)
+    assert list(decode_message(b"k", encode_event(event, 5.0))) == [(b"k", event, 5.0)]
