@@ -149,6 +149,26 @@ def decode_input(
         raise DecodeError("schema", f"{topic}: {type(exc).__name__}") from None
 
 
+def decode_document(topic: str, document: dict, encoded: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> InputEvent:
+    """:func:`decode_input` for a value that is already parsed, with ``encoded`` its JSON text.
+
+    Same result and same errors as ``decode_input(topic, encoded, limits)`` (the limits are
+    checked on ``encoded``), without parsing the text a second time: replay reads the
+    message out of a recording line it has just parsed.
+    """
+    try:
+        builder = _BUILDERS.get(topic)
+        if builder is None:
+            raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
+        _check_limits(topic, encoded, limits)
+        _validate(topic, document)
+        return builder(topic, document)
+    except DecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract is "DecodeError only"
+        raise DecodeError("schema", f"{topic}: {type(exc).__name__}") from None
+
+
 def validate_action(action: dict) -> None:
     """Check an output action against enforcement.actions.v1 before it is sent."""
     try:
@@ -176,14 +196,7 @@ def _parse(topic: str, raw: Any, limits: DecodeLimits) -> dict:
         raw = bytes(raw)
     elif not isinstance(raw, bytes):
         raise DecodeError("not_json", f"{topic}: no value ({type(raw).__name__})")
-    if len(raw) > limits.max_bytes:
-        raise DecodeError("too_large", f"{topic}: more than {limits.max_bytes} bytes")
-    if raw.count(b"{") + raw.count(b"[") > limits.max_depth:
-        depth = nesting_depth(raw)
-        if depth > limits.max_depth:
-            raise DecodeError(
-                "too_deep", f"{topic}: nesting deeper than {limits.max_depth} levels"
-            )
+    _check_limits(topic, raw, limits)
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -198,6 +211,17 @@ def _parse(topic: str, raw: Any, limits: DecodeLimits) -> dict:
             "not_object", f"{topic}: value is a JSON {_json_kind(document)}, not an object"
         )
     return document
+
+
+def _check_limits(topic: str, raw: bytes, limits: DecodeLimits) -> None:
+    if len(raw) > limits.max_bytes:
+        raise DecodeError("too_large", f"{topic}: more than {limits.max_bytes} bytes")
+    if raw.count(b"{") + raw.count(b"[") > limits.max_depth:
+        depth = nesting_depth(raw)
+        if depth > limits.max_depth:
+            raise DecodeError(
+                "too_deep", f"{topic}: nesting deeper than {limits.max_depth} levels"
+            )
 
 
 def nesting_depth(raw: bytes) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TextIO
@@ -23,7 +24,7 @@ from streams.core.events import InputEvent, Tick
 from streams.core.policy import Policy
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
-from streams.decode import DecodeError, DecodeLimits, decode_input
+from streams.decode import DecodeError, DecodeLimits, decode_document, decode_input
 from streams.intake import check_event_time
 
 
@@ -69,6 +70,8 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits) -> tuple[str, InputE
         raise DecodeError("not_object", 'recording line must be {"topic": ..., "key": ..., "value": {...}}')
     topic = record["topic"]
     value = record["value"]
+    if isinstance(value, dict):  # the usual case: the message is already parsed
+        return topic, decode_document(topic, value, orjson.dumps(value), limits)
     raw_value = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
     return topic, decode_input(topic, raw_value, limits)
 
@@ -105,7 +108,7 @@ def replay(
         if name:
             result.account_names[event.subject_account] = name
         decoded.append((event.event_time, index, event))
-    decoded.sort(key=lambda item: (item[0], item[1]))
+    decoded.sort(key=itemgetter(0))  # stable: ties stay in recording order
 
     states = result.states
     for _, _, event in decoded:
@@ -116,8 +119,10 @@ def replay(
             result.duplicates += 1
             continue
         result.valid += 1
-        result.hits.update(outcome.hits)
-        result.actions.extend(stamp(action, format_time(wall_clock())) for action in outcome.actions)
+        if outcome.hits:
+            result.hits.update(outcome.hits)
+        if outcome.actions:
+            result.actions.extend(stamp(action, format_time(wall_clock())) for action in outcome.actions)
     if until == "end":
         until = decoded[-1][0] if decoded else None
     if until is not None:
