@@ -167,8 +167,9 @@ class Detector:
         state.counters.expire(horizon)
         state.recent_ids.expire(horizon)
         state.behaviour.expire(state.clock, self.behaviour_params)
-        for app in [app for app, last in state.trading_apps.items() if last < horizon]:
-            del state.trading_apps[app]
+        if state.trading_apps:
+            for app in [app for app, last in state.trading_apps.items() if last < horizon]:
+                del state.trading_apps[app]
 
     # ------------------------------------------------------------------ inputs that are not signals
     def _apply_qualification(self, state: SubjectState, event: Qualification, outcome: Outcome) -> None:
@@ -225,21 +226,23 @@ class Detector:
             case is not None or trading < self.policy.trading_reminder_threshold
         ):
             return  # the common case: nothing to decide, so collect no evidence ids
-        scores = self._scores(state, start, clock)
-        if scores.fraud >= self.policy.fraud_threshold:
+        # from here on, collect the evidence (self._scores) only for an action about to be sent
+        if fraud >= self.policy.fraud_threshold:
+            scores = self._scores(state, start, clock)
             case = case or self._open_case(state, clock)
             reasons = scores.fraud_reasons + scores.trading_reasons
             self._suspend_or_review(state, case, scores, reasons, clock, outcome)
             return
-        if case is not None or scores.trading < self.policy.trading_reminder_threshold:
-            return
+        # no case, and trading at or above the reminder threshold
         if self._qualified(state, clock):
-            return
+            return  # a licensed platform trades every day: no evidence to collect
         if state.account_id in self.policy.allowlist:
-            if scores.trading >= self.policy.trading_suspend_threshold:
+            if trading >= self.policy.trading_suspend_threshold:
+                scores = self._scores(state, start, clock)
                 case = self._open_case(state, clock)
                 self._suspend_or_review(state, case, scores, scores.trading_reasons, clock, outcome)
             return
+        scores = self._scores(state, start, clock)
         case = self._open_case(state, clock)
         case.state = REMINDED
         case.deadline = self._deadline(clock)
