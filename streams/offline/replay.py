@@ -8,9 +8,11 @@ are reported and counted, never fatal.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +78,21 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits) -> tuple[str, InputE
     return topic, decode_input(topic, raw_value, limits)
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Replay builds millions of small objects (events, state) and makes no reference cycles
+    worth collecting (a few hundred objects per run), so the cycle collector's repeated
+    passes over them only cost time: 10-15 % of a replay. Reference counting still frees
+    everything as usual; the collector is switched back on (if it was on) at the end."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def replay(
     lines: Iterable[tuple[str, bytes]],
     policy: Policy,
@@ -92,6 +109,19 @@ def replay(
     ``"end"`` means the latest event time in the recording, as a live worker's wall-clock
     tick would do when the traffic stops.
     """
+    with _cycle_collector_paused():
+        return _replay(lines, policy, until, limits, max_future_skew_s, wall_clock, detector)
+
+
+def _replay(
+    lines: Iterable[tuple[str, bytes]],
+    policy: Policy,
+    until: float | str | None,
+    limits: DecodeLimits,
+    max_future_skew_s: float,
+    wall_clock: Callable[[], float],
+    detector: Detector | None,
+) -> ReplayResult:
     detector = detector or Detector(policy)
     result = ReplayResult()
     decoded: list[tuple[float, int, InputEvent]] = []
