@@ -149,18 +149,22 @@ def decode_input(
         raise DecodeError("schema", f"{topic}: {type(exc).__name__}") from None
 
 
-def decode_document(topic: str, document: dict, encoded: bytes, limits: DecodeLimits = DEFAULT_LIMITS) -> InputEvent:
+def decode_document(
+    topic: str, document: dict, encoded: bytes | None, limits: DecodeLimits = DEFAULT_LIMITS
+) -> InputEvent:
     """:func:`decode_input` for a value that is already parsed, with ``encoded`` its JSON text.
 
     Same result and same errors as ``decode_input(topic, encoded, limits)`` (the limits are
     checked on ``encoded``), without parsing the text a second time: replay reads the
-    message out of a recording line it has just parsed.
+    message out of a recording line it has just parsed. ``encoded=None`` says the caller
+    knows the text is within the limits (see :func:`certainly_within_limits`).
     """
     try:
         builder = _BUILDERS.get(topic)
         if builder is None:
             raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
-        _check_limits(topic, encoded, limits)
+        if encoded is not None:
+            _check_limits(topic, encoded, limits)
         _validate(topic, document)
         return builder(topic, document)
     except DecodeError:
@@ -211,6 +215,27 @@ def _parse(topic: str, raw: Any, limits: DecodeLimits) -> dict:
             "not_object", f"{topic}: value is a JSON {_json_kind(document)}, not an object"
         )
     return document
+
+
+# orjson re-encodes a parsed JSON value in at most this many times the bytes of the text it
+# was parsed from: strings and structure never grow (no whitespace, escapes only where JSON
+# requires them), and a number token of n >= 1 characters becomes at most ~4.5 n ("9e15" ->
+# "9000000000000000.0"; a float never takes more than 24 characters, an integer keeps its
+# digits). 8 leaves a margin; tests/test_decode.py checks the bound on generated documents.
+_MAX_REENCODED_GROWTH = 8
+
+
+def certainly_within_limits(source: bytes, limits: DecodeLimits) -> bool:
+    """True if every JSON value parsed out of ``source`` passes the size and depth limits
+    once re-encoded with ``orjson.dumps``, so replay need not re-encode it to check.
+
+    Depth: every structural bracket of the value appears literally in ``source``.
+    False means "not certain": check the re-encoded text.
+    """
+    return (
+        len(source) * _MAX_REENCODED_GROWTH <= limits.max_bytes
+        and source.count(b"{") + source.count(b"[") <= limits.max_depth
+    )
 
 
 def _check_limits(topic: str, raw: bytes, limits: DecodeLimits) -> None:

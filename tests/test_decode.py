@@ -18,6 +18,8 @@ from streams.decode import (
     INPUT_TOPICS,
     DecodeError,
     DecodeLimits,
+    _MAX_REENCODED_GROWTH,
+    certainly_within_limits,
     decode_document,
     decode_input,
     nesting_depth,
@@ -482,3 +484,32 @@ def test_decode_document_is_decode_input_of_its_text(topic: str, changes: dict, 
     assert _outcome(lambda: decode_document(topic, parsed, encoded, limits)) == _outcome(
         lambda: decode_input(topic, encoded, limits)
     )
+
+
+_number_tokens = st.sampled_from(
+    ["0", "-0", "7", "1e5", "9e15", "-9e15", "1E22", "1e-7", "5e-324", "1.7976931348623157e308", "0.1",
+     "123456789012345678901234567890", "-9223372036854775809", "18446744073709551615", "1.0", "2.5e-3"]
+)
+_source_values = st.recursive(
+    _number_tokens
+    | st.sampled_from(['"a"', '"\\u4e2d\\u6587"', '"\\/"', '"\\n\\t"', '"\\ud83d\\ude00"', "true", "null", '""', '"{["']),
+    lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + " , ".join(xs) + "]")
+    | st.dictionaries(st.sampled_from(['"k"', '"x"', '"\\u0041"']), inner, max_size=3).map(
+        lambda d: "{" + ",".join(f"{k}:{v}" for k, v in d.items()) + "}"
+    ),
+    max_leaves=12,
+)
+
+
+@PROPERTY_SETTINGS
+@given(source=_source_values, max_bytes=st.integers(1, 400), max_depth=st.integers(0, 6))
+def test_certainly_within_limits_is_never_wrong(source: str, max_bytes: int, max_depth: int) -> None:
+    """Replay skips re-encoding a message when the line is small: that must never let a
+    message through that decode_input would reject for size or depth."""
+    raw = source.encode()
+    encoded = orjson.dumps(orjson.loads(raw))
+    assert len(encoded) <= _MAX_REENCODED_GROWTH * len(raw)
+    limits = DecodeLimits(max_bytes=max_bytes, max_depth=max_depth)
+    if certainly_within_limits(raw, limits):
+        assert len(encoded) <= max_bytes
+        assert nesting_depth(encoded) <= max_depth

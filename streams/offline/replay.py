@@ -26,7 +26,7 @@ from streams.core.events import InputEvent, Tick
 from streams.core.policy import Policy
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
-from streams.decode import DecodeError, DecodeLimits, decode_document, decode_input
+from streams.decode import DecodeError, DecodeLimits, certainly_within_limits, decode_document, decode_input
 from streams.intake import check_event_time
 
 
@@ -73,7 +73,8 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits) -> tuple[str, InputE
     topic = record["topic"]
     value = record["value"]
     if isinstance(value, dict):  # the usual case: the message is already parsed
-        return topic, decode_document(topic, value, orjson.dumps(value), limits)
+        encoded = None if certainly_within_limits(raw, limits) else orjson.dumps(value)
+        return topic, decode_document(topic, value, encoded, limits)
     raw_value = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
     return topic, decode_input(topic, raw_value, limits)
 
