@@ -20,7 +20,12 @@ from streams.decode import (
     DecodeLimits,
     _MAX_REENCODED_GROWTH,
     certainly_within_limits,
+    _MP_TYPES,
+    _plainly_valid_mini_program_event,
+    _validator,
     decode_document,
+    load_schema,
+    schema_dir,
     decode_input,
     nesting_depth,
     validate_action,
@@ -513,3 +518,59 @@ def test_certainly_within_limits_is_never_wrong(source: str, max_bytes: int, max
     if certainly_within_limits(raw, limits):
         assert len(encoded) <= max_bytes
         assert nesting_depth(encoded) <= max_depth
+
+
+def test_mini_program_fast_check_was_written_against_this_schema() -> None:
+    """decode._plainly_valid_mini_program_event mirrors these rules: if the schema changes,
+    revisit it (it may only ever accept documents the schema accepts)."""
+    schema = load_schema("miniprogram.events.v1")
+    rules = {name: {k: v for k, v in prop.items() if k != "description"} for name, prop in schema["properties"].items()}
+    ident = {"type": "string", "minLength": 1, "maxLength": 128}
+    optional_ident = {"type": ["string", "null"], "maxLength": 128}
+    price = {"type": ["integer", "null"], "minimum": 0, "maximum": 1000000000000000}
+    time_ = {"format": "date-time", "maxLength": 40}
+    assert rules == {
+        "event_id": ident, "app_id": ident, "owner_account_id": ident, "user_id": ident,
+        "occurred_at": {"type": "string", **time_},
+        "type": {"type": "string", "enum": sorted(_MP_TYPES, key=schema["properties"]["type"]["enum"].index)},
+        "counterparty_id": optional_ident, "item_id": optional_ident, "collection_id": optional_ident,
+        "price_cents": price, "issue_price_cents": price,
+        "currency": {"type": ["string", "null"], "minLength": 1, "maxLength": 16},
+        "acquired_at": {"type": ["string", "null"], **time_},
+    }
+    assert sorted(schema["required"]) == sorted(["event_id", "app_id", "owner_account_id", "occurred_at", "type", "user_id"])
+    assert set(schema) - {"$schema", "$id", "title", "description"} == {"type", "required", "properties", "additionalProperties"}
+    assert schema["type"] == "object" and schema["additionalProperties"] is True
+
+
+_mp_field_values = (
+    json_values | time_like
+    | st.sampled_from(["", "x" * 128, "x" * 129, "USDT", "x" * 16, "x" * 17, "payment", "sale.secondary", "Payment",
+                       0, -1, 10**15, 10**15 + 1, 5.0, 2.5, True, None, "2022-03-30T21:15:42+08:00",
+                       "2022-03-30T21:15:42.5z", "2022-03-30t21:15:42Z", "2022-03-30T21:15:42+0800", "２022-03-30T21:15:42Z"])
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(["event_id", "app_id", "owner_account_id", "occurred_at", "type", "user_id", "counterparty_id",
+                         "item_id", "collection_id", "price_cents", "issue_price_cents", "currency", "acquired_at", "extra"]),
+        _mp_field_values,
+        max_size=4,
+    ),
+    drop=st.sets(st.sampled_from(["event_id", "app_id", "owner_account_id", "occurred_at", "type", "user_id", "price_cents"]), max_size=2),
+)
+def test_mini_program_fast_check_only_passes_what_the_schema_accepts(changes: dict, drop: set) -> None:
+    document = make_mini_program_event(**changes)
+    for key in drop:
+        document.pop(key, None)
+    if _plainly_valid_mini_program_event(document):
+        _validator("miniprogram.events.v1")(document)  # raises if the schema disagrees
+
+
+def test_mini_program_fast_check_passes_the_plain_examples() -> None:
+    assert _plainly_valid_mini_program_event(make_mini_program_event())
+    assert _plainly_valid_mini_program_event(make_mini_program_event(currency=None, acquired_at="2022-03-30T20:00:00Z"))
+    for path in sorted((schema_dir() / "examples" / "miniprogram.events.v1" / "invalid").glob("*.json")):
+        assert not _plainly_valid_mini_program_event(orjson.loads(path.read_bytes())), path.name
