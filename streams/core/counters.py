@@ -78,8 +78,8 @@ class SignalCounters:
                     insort(kept, [event_time, event_id], key=lambda pair: pair[0])
                 else:
                     kept.append([event_time, event_id])
-        if len(kept) > max_evidence:
-            self._drop_evidence(code, len(kept) - max_evidence)
+        while len(kept) > max_evidence:  # usually one: the list was full
+            known.discard(kept.pop(0)[1])
 
     def count(self, code: str, start: float, end: float) -> int:
         """Hits of ``code`` in the buckets after the one holding ``start``, up to the one holding ``end``.

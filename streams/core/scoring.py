@@ -93,8 +93,14 @@ def score_values(
     return _saturate(_terms(counts, policy.trading_weights, ignore)), _saturate(fraud)
 
 
+def _rank(term: Term) -> tuple[float, str]:
+    """Largest contribution first, then by code: the order reasons are listed (and summed) in."""
+    return -(term[1] * term[2]), term[0]
+
+
 def _saturate(terms: list[Term]) -> float:
-    terms.sort(key=lambda term: (-(term[1] * term[2]), term[0]))
+    if len(terms) > 1:
+        terms.sort(key=_rank)
     return round(1.0 - math.exp(-sum(weight * count for _, weight, count in terms)), 6)
 
 
