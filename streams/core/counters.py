@@ -32,7 +32,7 @@ class SignalCounters:
     only ever drops from the front.
     """
 
-    __slots__ = ("buckets", "evidence", "_expired_below", "_floor", "_ceiling", "_totals", "_ids")
+    __slots__ = ("buckets", "evidence", "_expired_below", "_floor", "_ceiling", "_totals", "_ids", "_evidence_floor")
 
     def __init__(self) -> None:
         self.buckets: dict[str, dict[int, int]] = {}
@@ -47,6 +47,9 @@ class SignalCounters:
         # code -> the ids in evidence[code], built on first use: de-duplicating a new id then
         # costs one hash probe instead of visiting 20 pairs scattered over memory
         self._ids: dict[str, set[str]] = {}
+        # No evidence pair is older than this (not persisted): 20 ids per code often span
+        # days, so most hourly expiries need not look at the lists at all.
+        self._evidence_floor: float = math.inf
 
     def add(self, code: str, count: int, event_time: float, evidence: Iterable[str], max_evidence: int) -> None:
         per_code = self.buckets.setdefault(code, {})
@@ -74,6 +77,8 @@ class SignalCounters:
         for event_id in evidence:
             if event_id not in known:
                 known.add(event_id)
+                if event_time < self._evidence_floor:
+                    self._evidence_floor = event_time
                 if kept and kept[-1][0] > event_time:  # a late event: keep the list in time order
                     insort(kept, [event_time, event_id], key=lambda pair: pair[0])
                 else:
@@ -159,13 +164,19 @@ class SignalCounters:
 
     def _expire_evidence(self, oldest: int) -> None:
         start = oldest * BUCKET_S
+        if self._evidence_floor >= start:
+            return  # nothing is that old
+        floor = math.inf
         for code in list(self.evidence):
             kept = self.evidence[code]
             if kept and kept[0][0] < start:  # time-ordered: else nothing to cut, skip the search
                 self._drop_evidence(code, bisect_left(kept, start, key=lambda pair: pair[0]))
-            if not kept:
+            if kept:
+                floor = min(floor, kept[0][0])
+            else:
                 del self.evidence[code]
                 self._ids.pop(code, None)
+        self._evidence_floor = floor
 
     def _drop_evidence(self, code: str, oldest: int) -> None:
         """Forget the ``oldest`` evidence pairs of ``code`` (ids are unique within a code)."""
@@ -179,6 +190,7 @@ class SignalCounters:
         self.buckets.clear()
         self.evidence.clear()
         self._ids.clear()
+        self._evidence_floor = math.inf
         self._expired_below = -1
         self._floor, self._ceiling = math.inf, -math.inf
         self._totals.clear()
@@ -196,8 +208,8 @@ class SignalCounters:
             code: dict(sorted({int(b): int(n) for b, n in pairs}.items())) for code, pairs in data.get("b", {}).items()
         }
         counters.evidence = {code: [list(pair) for pair in pairs] for code, pairs in data.get("e", {}).items()}
-        # the floor stays unknown until the first (full) expiry; the ceiling is the newest bucket
-        counters._floor = -math.inf
+        # the floors stay unknown until the first (full) expiry; the ceiling is the newest bucket
+        counters._floor = counters._evidence_floor = -math.inf
         counters._totals = {code: sum(per_code.values()) for code, per_code in counters.buckets.items()}
         counters._ceiling = max((max(per_code) for per_code in counters.buckets.values() if per_code), default=-math.inf)
         return counters
