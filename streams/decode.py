@@ -149,6 +149,30 @@ def decode_input(
         raise DecodeError("schema", f"{topic}: {type(exc).__name__}") from None
 
 
+def decode_document(
+    topic: str, document: dict, encoded: bytes | None, limits: DecodeLimits = DEFAULT_LIMITS
+) -> InputEvent:
+    """:func:`decode_input` for a value that is already parsed, with ``encoded`` its JSON text.
+
+    Same result and same errors as ``decode_input(topic, encoded, limits)`` (the limits are
+    checked on ``encoded``), without parsing the text a second time: replay reads the
+    message out of a recording line it has just parsed. ``encoded=None`` says the caller
+    knows the text is within the limits (see :func:`certainly_within_limits`).
+    """
+    try:
+        builder = _BUILDERS.get(topic)
+        if builder is None:
+            raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
+        if encoded is not None:
+            _check_limits(topic, encoded, limits)
+        _validate(topic, document)
+        return builder(topic, document)
+    except DecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract is "DecodeError only"
+        raise DecodeError("schema", f"{topic}: {type(exc).__name__}") from None
+
+
 def validate_action(action: dict) -> None:
     """Check an output action against enforcement.actions.v1 before it is sent."""
     try:
@@ -176,14 +200,7 @@ def _parse(topic: str, raw: Any, limits: DecodeLimits) -> dict:
         raw = bytes(raw)
     elif not isinstance(raw, bytes):
         raise DecodeError("not_json", f"{topic}: no value ({type(raw).__name__})")
-    if len(raw) > limits.max_bytes:
-        raise DecodeError("too_large", f"{topic}: more than {limits.max_bytes} bytes")
-    if raw.count(b"{") + raw.count(b"[") > limits.max_depth:
-        depth = nesting_depth(raw)
-        if depth > limits.max_depth:
-            raise DecodeError(
-                "too_deep", f"{topic}: nesting deeper than {limits.max_depth} levels"
-            )
+    _check_limits(topic, raw, limits)
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -198,6 +215,38 @@ def _parse(topic: str, raw: Any, limits: DecodeLimits) -> dict:
             "not_object", f"{topic}: value is a JSON {_json_kind(document)}, not an object"
         )
     return document
+
+
+# orjson re-encodes a parsed JSON value in at most this many times the bytes of the text it
+# was parsed from: strings and structure never grow (no whitespace, escapes only where JSON
+# requires them), and a number token of n >= 1 characters becomes at most ~4.5 n ("9e15" ->
+# "9000000000000000.0"; a float never takes more than 24 characters, an integer keeps its
+# digits). 8 leaves a margin; tests/test_decode.py checks the bound on generated documents.
+_MAX_REENCODED_GROWTH = 8
+
+
+def certainly_within_limits(source: bytes, limits: DecodeLimits) -> bool:
+    """True if every JSON value parsed out of ``source`` passes the size and depth limits
+    once re-encoded with ``orjson.dumps``, so replay need not re-encode it to check.
+
+    Depth: every structural bracket of the value appears literally in ``source``.
+    False means "not certain": check the re-encoded text.
+    """
+    return (
+        len(source) * _MAX_REENCODED_GROWTH <= limits.max_bytes
+        and source.count(b"{") + source.count(b"[") <= limits.max_depth
+    )
+
+
+def _check_limits(topic: str, raw: bytes, limits: DecodeLimits) -> None:
+    if len(raw) > limits.max_bytes:
+        raise DecodeError("too_large", f"{topic}: more than {limits.max_bytes} bytes")
+    if raw.count(b"{") + raw.count(b"[") > limits.max_depth:
+        depth = nesting_depth(raw)
+        if depth > limits.max_depth:
+            raise DecodeError(
+                "too_deep", f"{topic}: nesting deeper than {limits.max_depth} levels"
+            )
 
 
 def nesting_depth(raw: bytes) -> int:
@@ -233,12 +282,56 @@ def _json_kind(value: Any) -> str:
 
 
 def _validate(topic: str, document: Any) -> None:
+    if topic == MINIPROGRAM_EVENTS and _plainly_valid_mini_program_event(document):
+        return
     try:
         _validator(topic)(document)
     except fastjsonschema.JsonSchemaValueException as exc:
         # exc.message names the field path and the rule, never the offending value.
         reason = "bad_time" if exc.rule == "format" else "schema"
         raise DecodeError(reason, f"{topic}: {exc.message}") from None
+
+
+# Mini-program events are most of the traffic; this check is about twice as fast as the
+# generated validator. It mirrors miniprogram.events.v1 (tests/test_decode.py pins the schema
+# it was written against) and is stricter in places (an integral float price, a str subclass):
+# anything it does not pass goes to the full validator, which decides and names the error.
+_MP_IDS = ("event_id", "app_id", "owner_account_id", "user_id")  # string, 1-128 characters
+_MP_OPTIONAL_IDS = ("counterparty_id", "item_id", "collection_id")  # string <= 128, or null
+_MP_PRICES = ("price_cents", "issue_price_cents")  # integer 0 - 10**15, or null
+_MP_MAX_PRICE = 1_000_000_000_000_000
+_MP_TYPES = frozenset(_load_schema_cached(MINIPROGRAM_EVENTS)["properties"]["type"]["enum"])
+
+
+def _plainly_valid_mini_program_event(d: Any) -> bool:
+    """True only for documents that miniprogram.events.v1 accepts (not for all of them)."""
+    if type(d) is not dict:
+        return False
+    for key in _MP_IDS:
+        value = d.get(key)
+        if type(value) is not str or not 0 < len(value) <= 128:
+            return False
+    kind = d.get("type")
+    if type(kind) is not str or kind not in _MP_TYPES:
+        return False
+    occurred_at = d.get("occurred_at")
+    if type(occurred_at) is not str or len(occurred_at) > 40 or not _RFC3339_SHAPE.match(occurred_at):
+        return False
+    acquired_at = d.get("acquired_at")
+    if acquired_at is not None and (
+        type(acquired_at) is not str or len(acquired_at) > 40 or not _RFC3339_SHAPE.match(acquired_at)
+    ):
+        return False
+    for key in _MP_OPTIONAL_IDS:
+        value = d.get(key)
+        if value is not None and (type(value) is not str or len(value) > 128):
+            return False
+    for key in _MP_PRICES:
+        value = d.get(key)
+        if value is not None and (type(value) is not int or not 0 <= value <= _MP_MAX_PRICE):
+            return False
+    currency = d.get("currency")
+    return currency is None or (type(currency) is str and 0 < len(currency) <= 16)
 
 
 # --- building the core's dataclasses ----------------------------------------------------

@@ -18,6 +18,14 @@ from streams.decode import (
     INPUT_TOPICS,
     DecodeError,
     DecodeLimits,
+    _MAX_REENCODED_GROWTH,
+    certainly_within_limits,
+    _MP_TYPES,
+    _plainly_valid_mini_program_event,
+    _validator,
+    decode_document,
+    load_schema,
+    schema_dir,
     decode_input,
     nesting_depth,
     validate_action,
@@ -450,3 +458,119 @@ def test_mutated_messages_decode_or_raise_decode_error(
 )
 def test_arbitrary_dicts_decode_or_raise_decode_error(topic: str, document: dict) -> None:
     _decodes_or_rejects(topic, document)
+
+
+def _outcome(decode: Any) -> Any:
+    try:
+        return decode()
+    except DecodeError as exc:
+        return (exc.reason, exc.message)
+
+
+@PROPERTY_SETTINGS
+@given(
+    topic=st.sampled_from(INPUT_TOPICS + ("posts.v2",)),
+    changes=st.dictionaries(
+        st.sampled_from(["event_id", "text", "price_cents", "type", "occurred_at", "published_at", "status", "extra"]),
+        json_values | time_like,
+        max_size=4,
+    ),
+    limits=st.sampled_from([DecodeLimits(), DecodeLimits(max_bytes=200), DecodeLimits(max_depth=2)]),
+)
+def test_decode_document_is_decode_input_of_its_text(topic: str, changes: dict, limits: DecodeLimits) -> None:
+    """Replay's shortcut for an already-parsed message: same event or same error."""
+    document = VALID_BY_TOPIC.get(topic, make_post)()
+    document.update(changes)
+    try:
+        encoded = orjson.dumps(document)
+    except (orjson.JSONEncodeError, TypeError):
+        return  # not JSON: replay never holds such a document
+    parsed = orjson.loads(encoded)
+    assert _outcome(lambda: decode_document(topic, parsed, encoded, limits)) == _outcome(
+        lambda: decode_input(topic, encoded, limits)
+    )
+
+
+_number_tokens = st.sampled_from(
+    ["0", "-0", "7", "1e5", "9e15", "-9e15", "1E22", "1e-7", "5e-324", "1.7976931348623157e308", "0.1",
+     "123456789012345678901234567890", "-9223372036854775809", "18446744073709551615", "1.0", "2.5e-3"]
+)
+_source_values = st.recursive(
+    _number_tokens
+    | st.sampled_from(['"a"', '"\\u4e2d\\u6587"', '"\\/"', '"\\n\\t"', '"\\ud83d\\ude00"', "true", "null", '""', '"{["']),
+    lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + " , ".join(xs) + "]")
+    | st.dictionaries(st.sampled_from(['"k"', '"x"', '"\\u0041"']), inner, max_size=3).map(
+        lambda d: "{" + ",".join(f"{k}:{v}" for k, v in d.items()) + "}"
+    ),
+    max_leaves=12,
+)
+
+
+@PROPERTY_SETTINGS
+@given(source=_source_values, max_bytes=st.integers(1, 400), max_depth=st.integers(0, 6))
+def test_certainly_within_limits_is_never_wrong(source: str, max_bytes: int, max_depth: int) -> None:
+    """Replay skips re-encoding a message when the line is small: that must never let a
+    message through that decode_input would reject for size or depth."""
+    raw = source.encode()
+    encoded = orjson.dumps(orjson.loads(raw))
+    assert len(encoded) <= _MAX_REENCODED_GROWTH * len(raw)
+    limits = DecodeLimits(max_bytes=max_bytes, max_depth=max_depth)
+    if certainly_within_limits(raw, limits):
+        assert len(encoded) <= max_bytes
+        assert nesting_depth(encoded) <= max_depth
+
+
+def test_mini_program_fast_check_was_written_against_this_schema() -> None:
+    """decode._plainly_valid_mini_program_event mirrors these rules: if the schema changes,
+    revisit it (it may only ever accept documents the schema accepts)."""
+    schema = load_schema("miniprogram.events.v1")
+    rules = {name: {k: v for k, v in prop.items() if k != "description"} for name, prop in schema["properties"].items()}
+    ident = {"type": "string", "minLength": 1, "maxLength": 128}
+    optional_ident = {"type": ["string", "null"], "maxLength": 128}
+    price = {"type": ["integer", "null"], "minimum": 0, "maximum": 1000000000000000}
+    time_ = {"format": "date-time", "maxLength": 40}
+    assert rules == {
+        "event_id": ident, "app_id": ident, "owner_account_id": ident, "user_id": ident,
+        "occurred_at": {"type": "string", **time_},
+        "type": {"type": "string", "enum": sorted(_MP_TYPES, key=schema["properties"]["type"]["enum"].index)},
+        "counterparty_id": optional_ident, "item_id": optional_ident, "collection_id": optional_ident,
+        "price_cents": price, "issue_price_cents": price,
+        "currency": {"type": ["string", "null"], "minLength": 1, "maxLength": 16},
+        "acquired_at": {"type": ["string", "null"], **time_},
+    }
+    assert sorted(schema["required"]) == sorted(["event_id", "app_id", "owner_account_id", "occurred_at", "type", "user_id"])
+    assert set(schema) - {"$schema", "$id", "title", "description"} == {"type", "required", "properties", "additionalProperties"}
+    assert schema["type"] == "object" and schema["additionalProperties"] is True
+
+
+_mp_field_values = (
+    json_values | time_like
+    | st.sampled_from(["", "x" * 128, "x" * 129, "USDT", "x" * 16, "x" * 17, "payment", "sale.secondary", "Payment",
+                       0, -1, 10**15, 10**15 + 1, 5.0, 2.5, True, None, "2022-03-30T21:15:42+08:00",
+                       "2022-03-30T21:15:42.5z", "2022-03-30t21:15:42Z", "2022-03-30T21:15:42+0800", "２022-03-30T21:15:42Z"])
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(["event_id", "app_id", "owner_account_id", "occurred_at", "type", "user_id", "counterparty_id",
+                         "item_id", "collection_id", "price_cents", "issue_price_cents", "currency", "acquired_at", "extra"]),
+        _mp_field_values,
+        max_size=4,
+    ),
+    drop=st.sets(st.sampled_from(["event_id", "app_id", "owner_account_id", "occurred_at", "type", "user_id", "price_cents"]), max_size=2),
+)
+def test_mini_program_fast_check_only_passes_what_the_schema_accepts(changes: dict, drop: set) -> None:
+    document = make_mini_program_event(**changes)
+    for key in drop:
+        document.pop(key, None)
+    if _plainly_valid_mini_program_event(document):
+        _validator("miniprogram.events.v1")(document)  # raises if the schema disagrees
+
+
+def test_mini_program_fast_check_passes_the_plain_examples() -> None:
+    assert _plainly_valid_mini_program_event(make_mini_program_event())
+    assert _plainly_valid_mini_program_event(make_mini_program_event(currency=None, acquired_at="2022-03-30T20:00:00Z"))
+    for path in sorted((schema_dir() / "examples" / "miniprogram.events.v1" / "invalid").glob("*.json")):
+        assert not _plainly_valid_mini_program_event(orjson.loads(path.read_bytes())), path.name

@@ -252,6 +252,8 @@ def behaviour_signals(
     if kind in (TRANSFER_GIFT, SALE_SECONDARY, LISTING_CREATED) and event.item_id:
         _hand_change(event, memory, params, hits)
 
+    if len(hits) <= 1:  # most events: nothing to order
+        return [BehaviourHit(code, evidence) for code, evidence in hits.items()]
     return [BehaviourHit(code, hits[code]) for code in BEHAVIOUR_SIGNAL_CODES if code in hits]
 
 

@@ -9,10 +9,13 @@ own buckets instead of Faust windowed tables (which may never expire after a reb
 from __future__ import annotations
 
 import hashlib
+import math
 from bisect import bisect_left, insort
-from typing import Any, Iterable, Mapping
+from operator import itemgetter
+from typing import Any, Container, Iterable, Mapping
 
 BUCKET_S = 3600
+_EVENT_ID = itemgetter(1)  # of an evidence pair [event_time, event_id]
 
 
 def bucket_of(event_time: float) -> int:
@@ -21,31 +24,67 @@ def bucket_of(event_time: float) -> int:
 
 
 class SignalCounters:
-    """Per-code hourly hit counts plus the latest evidence event ids per code."""
+    """Per-code hourly hit counts plus the latest evidence event ids per code.
 
-    __slots__ = ("buckets", "evidence", "_expired_below")
+    Scoring reads a window on every event with a hit, so the common window ("the last N
+    hours as of the clock") is answered from a running total per code instead of a walk
+    over a week of hourly buckets; each code's buckets are kept in hour order so expiry
+    only ever drops from the front.
+    """
+
+    __slots__ = ("buckets", "evidence", "_expired_below", "_floor", "_ceiling", "_totals", "_ids", "_evidence_floor")
 
     def __init__(self) -> None:
         self.buckets: dict[str, dict[int, int]] = {}
         # code -> [[event_time, event_id], ...] oldest first, at most max_evidence
         self.evidence: dict[str, list[list[Any]]] = {}
         self._expired_below = -1  # not persisted: after a restore the first expiry runs in full
+        # Bounds on every bucket number held (not persisted; recomputed on restore). When the
+        # whole range lies in a window, its sum needs no per-bucket test (see _window_sum).
+        self._floor: float = math.inf
+        self._ceiling: float = -math.inf
+        self._totals: dict[str, int] = {}  # code -> sum of its buckets (not persisted either)
+        # code -> the ids in evidence[code], built on first use: de-duplicating a new id then
+        # costs one hash probe instead of visiting 20 pairs scattered over memory
+        self._ids: dict[str, set[str]] = {}
+        # No evidence pair is older than this (not persisted): 20 ids per code often span
+        # days, so most hourly expiries need not look at the lists at all.
+        self._evidence_floor: float = math.inf
 
     def add(self, code: str, count: int, event_time: float, evidence: Iterable[str], max_evidence: int) -> None:
         per_code = self.buckets.setdefault(code, {})
         bucket = bucket_of(event_time)
-        per_code[bucket] = per_code.get(bucket, 0) + count
+        held = per_code.get(bucket)
+        if held is not None:
+            per_code[bucket] = held + count
+        elif per_code and bucket < next(reversed(per_code)):
+            # a late event opened an earlier hour: keep the hours in order (expiry relies on it)
+            per_code[bucket] = count
+            self.buckets[code] = dict(sorted(per_code.items()))
+        else:
+            per_code[bucket] = count
+        self._totals[code] = self._totals.get(code, 0) + count
+        if bucket < self._floor:
+            self._floor = bucket
+        if bucket > self._ceiling:
+            self._ceiling = bucket
         if not evidence:  # bookkeeping counts (requests, context) keep no evidence list
             return
         kept = self.evidence.setdefault(code, [])
+        known = self._ids.get(code)
+        if known is None:
+            known = self._ids[code] = set(map(_EVENT_ID, kept))
         for event_id in evidence:
-            if not any(pair[1] == event_id for pair in kept):
+            if event_id not in known:
+                known.add(event_id)
+                if event_time < self._evidence_floor:
+                    self._evidence_floor = event_time
                 if kept and kept[-1][0] > event_time:  # a late event: keep the list in time order
                     insort(kept, [event_time, event_id], key=lambda pair: pair[0])
                 else:
                     kept.append([event_time, event_id])
-        if len(kept) > max_evidence:
-            del kept[: len(kept) - max_evidence]
+        while len(kept) > max_evidence:  # usually one: the list was full
+            known.discard(kept.pop(0)[1])
 
     def count(self, code: str, start: float, end: float) -> int:
         """Hits of ``code`` in the buckets after the one holding ``start``, up to the one holding ``end``.
@@ -56,7 +95,37 @@ class SignalCounters:
         per_code = self.buckets.get(code)
         if not per_code:
             return 0
+        return self._window_sum(code, per_code, bucket_of(start), bucket_of(end))
+
+    def window_counts(self, start: float, end: float, codes: Container[str]) -> dict[str, int]:
+        """:meth:`count` of each of ``codes`` that the counters hold (absent codes count 0).
+
+        Scoring asks for about twenty codes per event while an account holds only a few, so
+        one pass over the codes present is much cheaper than one :meth:`count` per code.
+        """
         first, last = bucket_of(start), bucket_of(end)
+        if self._floor >= first and self._ceiling <= last:  # see _window_sum
+            totals = self._totals
+            return {
+                code: totals[code] - per_code.get(first, 0)
+                for code, per_code in self.buckets.items()
+                if code in codes
+            }
+        return {
+            code: sum(n for bucket, n in per_code.items() if first < bucket <= last)
+            for code, per_code in self.buckets.items()
+            if code in codes
+        }
+
+    def _window_sum(self, code: str, per_code: dict[int, int], first: int, last: int) -> int:
+        """Sum of the buckets of ``code`` in (first, last].
+
+        The usual window is "the last N hours as of the clock", and expiry has already freed
+        everything before it: then the answer is the running total minus the start bucket,
+        with no per-bucket work (an active account holds a week of hourly buckets per code).
+        """
+        if self._floor >= first and self._ceiling <= last:
+            return self._totals[code] - per_code.get(first, 0)
         return sum(n for bucket, n in per_code.items() if first < bucket <= last)
 
     def evidence_ids(self, code: str, start: float, end: float, limit: int) -> list[str]:
@@ -77,30 +146,54 @@ class SignalCounters:
         if oldest <= self._expired_below:
             return
         self._expired_below = oldest
+        if self._floor >= oldest:  # no bucket is old enough
+            self._expire_evidence(oldest)
+            return
+        self._floor = oldest if self.buckets else math.inf
+        totals = self._totals
         for code in list(self.buckets):
             per_code = self.buckets[code]
-            # buckets are created in (nearly) time order: drop from the front, then sweep
-            # only if a late event left an old bucket behind a young one
-            while per_code and next(iter(per_code)) < oldest:
-                del per_code[next(iter(per_code))]
-            if per_code and min(per_code) < oldest:
-                for bucket in [b for b in per_code if b < oldest]:
-                    del per_code[bucket]
+            while per_code and next(iter(per_code)) < oldest:  # hours are in order: oldest first
+                totals[code] -= per_code.pop(next(iter(per_code)))
             if not per_code:
                 del self.buckets[code]
+                del totals[code]
+        if not self.buckets:
+            self._floor, self._ceiling = math.inf, -math.inf
+        self._expire_evidence(oldest)
+
+    def _expire_evidence(self, oldest: int) -> None:
         start = oldest * BUCKET_S
+        if self._evidence_floor >= start:
+            return  # nothing is that old
+        floor = math.inf
         for code in list(self.evidence):
             kept = self.evidence[code]
-            cut = bisect_left(kept, start, key=lambda pair: pair[0])
-            if cut:
-                del kept[:cut]
-            if not kept:
+            if kept and kept[0][0] < start:  # time-ordered: else nothing to cut, skip the search
+                self._drop_evidence(code, bisect_left(kept, start, key=lambda pair: pair[0]))
+            if kept:
+                floor = min(floor, kept[0][0])
+            else:
                 del self.evidence[code]
+                self._ids.pop(code, None)
+        self._evidence_floor = floor
+
+    def _drop_evidence(self, code: str, oldest: int) -> None:
+        """Forget the ``oldest`` evidence pairs of ``code`` (ids are unique within a code)."""
+        kept = self.evidence[code]
+        known = self._ids.get(code)
+        if known is not None:
+            known.difference_update(map(_EVENT_ID, kept[:oldest]))
+        del kept[:oldest]
 
     def clear(self) -> None:
         self.buckets.clear()
         self.evidence.clear()
+        self._ids.clear()
+        self._evidence_floor = math.inf
         self._expired_below = -1
+        self._floor, self._ceiling = math.inf, -math.inf
+        self._totals.clear()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,8 +204,14 @@ class SignalCounters:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SignalCounters":
         counters = cls()
-        counters.buckets = {code: {int(b): int(n) for b, n in pairs} for code, pairs in data.get("b", {}).items()}
+        counters.buckets = {
+            code: dict(sorted({int(b): int(n) for b, n in pairs}.items())) for code, pairs in data.get("b", {}).items()
+        }
         counters.evidence = {code: [list(pair) for pair in pairs] for code, pairs in data.get("e", {}).items()}
+        # the floors stay unknown until the first (full) expiry; the ceiling is the newest bucket
+        counters._floor = counters._evidence_floor = -math.inf
+        counters._totals = {code: sum(per_code.values()) for code, per_code in counters.buckets.items()}
+        counters._ceiling = max((max(per_code) for per_code in counters.buckets.values() if per_code), default=-math.inf)
         return counters
 
 

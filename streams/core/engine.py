@@ -26,7 +26,7 @@ from streams.core.actions import (
     make_action_id,
 )
 from streams.core.behaviour import BehaviourParams, behaviour_signals
-from streams.core.counters import BUCKET_S
+from streams.core.counters import BUCKET_S, SignalCounters
 from streams.core.events import (
     WITHDRAWAL_REQUESTED,
     Appeal,
@@ -37,7 +37,7 @@ from streams.core.events import (
     Tick,
 )
 from streams.core.policy import FRAUD_CODES, TEXT_TRADING_CODES, TRADING_CODES, Policy
-from streams.core.scoring import Reason, Scores, score
+from streams.core.scoring import Reason, Scores, score, score_values, scored_codes
 from streams.core.state import REMINDED, SUSPENDED, Case, QualificationView, SubjectState
 from streams.core.text_signals import TextMatcher
 from streams.core.timefmt import format_time
@@ -76,6 +76,8 @@ class Detector:
         self.policy = policy
         self.matcher = matcher or TextMatcher.from_file(policy.vocabulary_path)
         self.behaviour_params = BehaviourParams.from_mapping(policy.behaviour)
+        # what _scores reads from the counters (not the bookkeeping codes with many buckets)
+        self._scored_codes = scored_codes(policy) | {"withdrawal_requested", EDITORIAL_POST, SIGNAL_POST}
 
     # ------------------------------------------------------------------ entry point
     def process(self, state: SubjectState | None, event: InputEvent) -> tuple[SubjectState, Outcome]:
@@ -165,8 +167,9 @@ class Detector:
         state.counters.expire(horizon)
         state.recent_ids.expire(horizon)
         state.behaviour.expire(state.clock, self.behaviour_params)
-        for app in [app for app, last in state.trading_apps.items() if last < horizon]:
-            del state.trading_apps[app]
+        if state.trading_apps:
+            for app in [app for app, last in state.trading_apps.items() if last < horizon]:
+                del state.trading_apps[app]
 
     # ------------------------------------------------------------------ inputs that are not signals
     def _apply_qualification(self, state: SubjectState, event: Qualification, outcome: Outcome) -> None:
@@ -218,26 +221,28 @@ class Detector:
         case = state.case
         if case is not None and case.state != REMINDED:
             return  # suspended or under review: nothing stronger to say in this case
-        scores = self._scores(state, start, clock, evidence=False)
-        if scores.fraud < self.policy.fraud_threshold and (
-            case is not None or scores.trading < self.policy.trading_reminder_threshold
+        trading, fraud = self._score_values(state, start, clock)
+        if fraud < self.policy.fraud_threshold and (
+            case is not None or trading < self.policy.trading_reminder_threshold
         ):
             return  # the common case: nothing to decide, so collect no evidence ids
-        scores = self._scores(state, start, clock)
-        if scores.fraud >= self.policy.fraud_threshold:
+        # from here on, collect the evidence (self._scores) only for an action about to be sent
+        if fraud >= self.policy.fraud_threshold:
+            scores = self._scores(state, start, clock)
             case = case or self._open_case(state, clock)
             reasons = scores.fraud_reasons + scores.trading_reasons
             self._suspend_or_review(state, case, scores, reasons, clock, outcome)
             return
-        if case is not None or scores.trading < self.policy.trading_reminder_threshold:
-            return
+        # no case, and trading at or above the reminder threshold
         if self._qualified(state, clock):
-            return
+            return  # a licensed platform trades every day: no evidence to collect
         if state.account_id in self.policy.allowlist:
-            if scores.trading >= self.policy.trading_suspend_threshold:
+            if trading >= self.policy.trading_suspend_threshold:
+                scores = self._scores(state, start, clock)
                 case = self._open_case(state, clock)
                 self._suspend_or_review(state, case, scores, scores.trading_reasons, clock, outcome)
             return
+        scores = self._scores(state, start, clock)
         case = self._open_case(state, clock)
         case.state = REMINDED
         case.deadline = self._deadline(clock)
@@ -274,18 +279,34 @@ class Detector:
         return case
 
     # ------------------------------------------------------------------ helpers
-    def _scores(self, state: SubjectState, start: float, end: float, evidence: bool = True) -> Scores:
+    def _scores(self, state: SubjectState, start: float, end: float) -> Scores:
         counters = state.counters
-        failures = counters.count("withdrawal_failure", start, end)
-        requested = counters.count("withdrawal_requested", start, end)
-        ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
-        editorial = counters.count(EDITORIAL_POST, start, end)
-        if editorial >= self.policy.editorial_min_posts and editorial >= counters.count(SIGNAL_POST, start, end):
+        counts, ratio, editorial = self._window(counters, start, end)
+        if editorial:
             # An account that mostly reports is a news or regulator account: what its posts
             # say about trading is not evidence against it. Its behaviour still counts.
             note = Reason(EDITORIAL_ACCOUNT, 0.0, editorial, tuple(counters.evidence_ids(EDITORIAL_POST, start, end, self.policy.max_evidence)))
-            return score(counters, self.policy, start, end, ratio, ignore=TEXT_CODES, note=note, evidence=evidence)
-        return score(counters, self.policy, start, end, ratio, evidence=evidence)
+            return score(counters, self.policy, start, end, ratio, ignore=TEXT_CODES, note=note, counts=counts)
+        return score(counters, self.policy, start, end, ratio, counts=counts)
+
+    def _score_values(self, state: SubjectState, start: float, end: float) -> tuple[float, float]:
+        """(trading, fraud) as :meth:`_scores` would give them, without reasons or evidence."""
+        counts, ratio, editorial = self._window(state.counters, start, end)
+        return score_values(counts, self.policy, ratio, TEXT_CODES if editorial else frozenset())
+
+    def _window(
+        self, counters: SignalCounters, start: float, end: float
+    ) -> tuple[dict[str, int], tuple[int, float] | None, int]:
+        """What scoring reads in (start, end]: the counts, the withdrawal failure ratio, and the
+        number of editorial posts if the account reads as editorial (else 0)."""
+        counts = counters.window_counts(start, end, self._scored_codes)
+        failures = counts.get("withdrawal_failure", 0)
+        requested = counts.get("withdrawal_requested", 0)
+        ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
+        editorial = counts.get(EDITORIAL_POST, 0)
+        if editorial >= self.policy.editorial_min_posts and editorial >= counts.get(SIGNAL_POST, 0):
+            return counts, ratio, editorial
+        return counts, ratio, 0
 
     def _qualified(self, state: SubjectState, at: float) -> bool:
         q = state.qualification
