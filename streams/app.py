@@ -44,7 +44,7 @@ from streams.ordering import OffsetOrder
 from streams.wire import Bundler, decode_message, encode_event, subject_partition
 
 log = logging.getLogger("tradewatch")
-ORDER_MAX_WAIT_S = 5.0  # a reordering after a rebalance resolves in milliseconds; then re-fetch
+ORDER_MAX_WAIT_S = 2.0  # a reordering after a rebalance resolves in milliseconds; then re-fetch
 STORE_INTERVAL_S = 1.0  # decided states are written to the table at least this often
 STORE_MAX_ACCOUNTS = 20_000  # ... or as soon as this many accounts wait
 
@@ -101,10 +101,6 @@ def faust_settings(config: Config) -> dict:
         web_enabled=False,
         table_standby_replicas=0,
         broker_commit_every=1000,
-        # on a rebalance or stop, do not wait for every delivered message to be acknowledged:
-        # tradewatch acknowledges only what it has stored (and holds out-of-order messages), and
-        # what is not acknowledged is simply delivered again
-        stream_wait_empty=False,
         broker_commit_interval=1.0,
         # dead letters carry the original bytes: as large as the broker accepted on input
         producer_max_request_size=64 * 1024 * 1024,

@@ -51,7 +51,8 @@ def without_wall_clock(action: dict) -> bytes:
     return orjson.dumps({k: v for k, v in action.items() if k != "decided_at"}, option=orjson.OPT_SORT_KEYS)
 
 
-async def _lag(bootstrap: str, group: str) -> int:
+async def _lag(bootstrap: str, group: str) -> dict[str, int]:
+    """Uncommitted messages per partition of the inputs and the internal topic (lagging ones only)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
@@ -62,14 +63,25 @@ async def _lag(bootstrap: str, group: str) -> int:
         metadata = await consumer._client.fetch_all_metadata()  # noqa: SLF001
         tps = [TopicPartition(t, p) for t in topics for p in (metadata.partitions_for_topic(t) or ())]
         ends = await consumer.end_offsets(tps)
-        return sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items() if end)
+        lag = {f"{tp.topic}[{tp.partition}]": end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items()}
+        return {name: behind for name, behind in lag.items() if behind}
     finally:
         await consumer.stop()
         await admin.close()
 
 
 def wait_caught_up(bootstrap: str, group: str, timeout: float = 120) -> None:
-    wait_for(lambda: asyncio.run(_lag(bootstrap, group)) == 0, timeout, f"group {group} to commit everything", interval=0.5)
+    lagging: dict[str, int] = {}
+
+    def caught_up() -> bool:
+        lagging.clear()
+        lagging.update(asyncio.run(_lag(bootstrap, group)))
+        return not lagging
+
+    try:
+        wait_for(caught_up, timeout, f"group {group} to commit everything", interval=0.5)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; still uncommitted: {lagging}") from None
 
 
 def check_against_replay(bootstrap: str, expected: dict[str, dict], exact_content: bool = True) -> int:
@@ -129,15 +141,17 @@ def test_kill_9_workers_mid_stream(kafka, tmp_path):
                 worker.wait_ready()
         try:
             wait_caught_up(kafka.bootstrap, group, timeout=90)
-        except AssertionError:
-            # Seen with Faust 0.15.3 after a hard kill: a partition's messages are redelivered
-            # out of order and its commit stops advancing (the lag alert fires). A restart
-            # resumes from the committed offsets; nothing may be lost or doubled by that.
+        except AssertionError as stalled:
+            # Seen now and then with Faust 0.15.3 on a loaded machine after a hard kill: the
+            # replacement's commits stop advancing (the lag alert fires; see README
+            # "Guarantees"). A restart resumes from the committed offsets, and nothing may be
+            # lost or doubled by that.
+            print(f"restarting a stalled worker: {stalled}")
             worker.stop()
             worker = WorkerProcess(kafka.bootstrap, group, tmp_path / "restarted").start()
             worker.wait_ready()
             wait_caught_up(kafka.bootstrap, group)
-        check_against_replay(kafka.bootstrap, expected, exact_content=False)
+        check_against_replay(kafka.bootstrap, expected)
     finally:
         worker.stop()
 
@@ -180,7 +194,7 @@ def test_group_shrinks_and_grows(kafka, tmp_path):
         third.wait_ready()
         produce(kafka.bootstrap, three)
         wait_caught_up(kafka.bootstrap, group)
-        check_against_replay(kafka.bootstrap, expected, exact_content=False)
+        check_against_replay(kafka.bootstrap, expected)
     finally:
         for worker in (first, second, third):
             if worker is not None:
