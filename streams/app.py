@@ -37,16 +37,21 @@ from streams.config import Config
 from streams.core.engine import Detector
 from streams.core.events import Tick
 from streams.core.state import CASE_STATES, SubjectState
+from streams.decided import Unstored
 from streams.decode import DecodeError, DecodeLimits, decode_input
 from streams.intake import check_event_time
 from streams.publisher import ActionPublisher, dead_letter_headers
-from streams.ordering import OffsetOrder
+from streams.ordering import OffsetOrder, SkippedHeadWatch
 from streams.wire import Bundler, decode_message, encode_event, subject_partition
 
 log = logging.getLogger("tradewatch")
 ORDER_MAX_WAIT_S = 2.0  # a reordering after a rebalance resolves in milliseconds; then re-fetch
-STORE_INTERVAL_S = 1.0  # decided states are written to the table at least this often
+HEAD_CHECK_INTERVAL_S = 2.0
+HEAD_MAX_WAIT_S = 10.0  # a commit stuck this long behind an undelivered offset: re-fetch it
+STORE_INTERVAL_S = 5.0  # under a backlog, decided states are written to the table this often
 STORE_MAX_ACCOUNTS = 20_000  # ... or as soon as this many accounts wait
+STORE_CHUNK = 200  # states written between two messages (a state encodes in ~0.1 ms)
+STORE_IDLE_S = 0.5  # ... and all of them once no message came for this long
 
 
 class SubjectStateCodec(codecs.Codec):
@@ -135,6 +140,7 @@ def create_app(config: Config) -> Tradewatch:
 
     subject_topic = subject_inputs.get_topic_name()
     order: OffsetOrder = OffsetOrder(max_wait_s=ORDER_MAX_WAIT_S)
+    head_watch = SkippedHeadWatch(max_wait_s=HEAD_MAX_WAIT_S)
     skip_offsets = _track_no_offset_gaps(app.consumer, subject_topic)
 
     def subject_partitions() -> int:
@@ -170,15 +176,25 @@ def create_app(config: Config) -> Tradewatch:
             for partition, bundle in bundler.drain():
                 await app.producer.send(subject_topic, None, bundle, partition, None, None)
 
-    decided = Decided()
-    decide_lock = asyncio.Lock()  # a bundle is decided, or the decided ones stored, never both at once
+    unstored = Unstored(STORE_INTERVAL_S, STORE_MAX_ACCOUNTS, time.monotonic())
+    decide_lock = asyncio.Lock()  # deciding and storing never interleave
     decide_stream: list = []  # the agent's manual-ack stream, for acknowledging from the store timer
+    last_decided = [time.monotonic()]
 
     @app.agent(subject_inputs, concurrency=1)
     async def decide(stream):
         """Decide each internal partition in offset order, one message (a bundle) at a time."""
-        manual = stream.noack()  # acknowledged only once decided and stored: see store_decided
+        manual = stream.noack()  # acknowledged only once decided and stored: see streams/decided.py
         decide_stream[:] = [manual]
+        # a plain task, not a Faust timer: Faust stops its timers before it waits, at shutdown,
+        # for every delivered message to be acknowledged, and only this task acknowledges then
+        housekeeping = asyncio.ensure_future(keep_house())
+        try:
+            await decide_in_order(manual)
+        finally:
+            housekeeping.cancel()
+
+    async def decide_in_order(manual) -> None:
         async for event in manual.events():
             message = event.message
             admission = order.admit(
@@ -196,12 +212,11 @@ def create_app(config: Config) -> Tradewatch:
             async with decide_lock:
                 for ready in admission.ready:
                     await decide_message(ready)
-                # store once per interval under a backlog; at once when nothing else is waiting
-                if decided.due(time.monotonic()) or manual.channel.queue.empty():
-                    await store_decided()
+                await store(limit=STORE_CHUNK)  # once due, a chunk between messages
+                last_decided[0] = time.monotonic()
 
     async def decide_message(event) -> None:
-        """Run the core over a bundle and publish its actions; the new states wait in ``decided``."""
+        """Run the core over a bundle and publish its actions; the new states wait in ``unstored``."""
         message = event.message
         started = time.perf_counter()
         try:
@@ -210,11 +225,15 @@ def create_app(config: Config) -> Tradewatch:
             log.exception("decide failed on %s[%s]@%s", message.topic, message.partition, message.offset)
             metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
             await publisher.dead_letter(message, dead_letter_headers(message, "internal_error", type(error).__name__))
-            decided.messages.append(event)
+            unstored.decided(event)
             return
         actions: list = []
+        cases_before: dict[bytes, str | None] = {}
+        touched: dict[bytes, SubjectState] = {}
         for account, core_event, produced_at in items:
-            previous = decided.state_of(account, event, table)
+            previous = touched[account] if account in touched else unstored.state_of(account, table.get)
+            if account not in cases_before:
+                cases_before[account] = _case_state(previous)  # the core mutates the stored state in place
             try:
                 state, outcome = detector.process(previous, core_event)
             except Exception as error:  # one bad event must not lose the rest of its bundle
@@ -223,7 +242,7 @@ def create_app(config: Config) -> Tradewatch:
                 single = _SingleEvent(message, account, encode_event(core_event, produced_at))
                 await publisher.dead_letter(single, dead_letter_headers(single, "internal_error", type(error).__name__))
                 continue
-            decided.states[account] = state  # stored even after a duplicate: see Decided
+            touched[account] = state  # stored even after a duplicate: see streams/decided.py
             if isinstance(core_event, Tick):
                 actions.extend((action, produced_at) for action in outcome.actions)
                 continue
@@ -239,32 +258,42 @@ def create_app(config: Config) -> Tradewatch:
             actions.extend((action, produced_at) for action in outcome.actions)
         if actions:
             await publisher.publish(actions)  # acknowledged by Kafka before any state is stored
-        decided.messages.append(event)
+        for account, state in touched.items():
+            unstored.put(account, state, event)
+            _track_case_change(cases_before[account], state)
+            deadlines.track(account, state)
+        unstored.decided(event)
         per_event = (time.perf_counter() - started) / max(1, len(items))
         for _ in items:
             metrics.EVENT_PROCESSING.labels("decide").observe(per_event)
 
-    async def store_decided() -> None:
-        """Write each touched account's state once, then acknowledge the bundles that touched it."""
+    async def store(limit: int | None) -> None:
+        """Write due states to the table (``limit`` at a time), then acknowledge their messages."""
+        now = time.monotonic()
+        if limit is None or unstored.due(now):
+            unstored.seal(now)
         manual = decide_stream[0]
-        for account, state in decided.states.items():
-            manual._set_current_event(decided.owner[account])  # noqa: SLF001 - the changelog partition
-            _track_case_change(decided.cases_before[account], state)
-            deadlines.track(account, state)
+        for account, state, message in unstored.take(limit):
+            manual._set_current_event(message)  # noqa: SLF001 - the changelog partition is the message's
             table[account] = state
-        for event in decided.messages:
-            await manual.ack(event)
-        decided.clear(time.monotonic())
+        for message in unstored.stored():
+            await manual.ack(message)
 
-    @app.timer(STORE_INTERVAL_S)
-    async def store_when_quiet() -> None:
-        """Store what was decided even when no further message arrives."""
-        if decided.messages and decide_stream:
-            async with decide_lock:
-                await store_decided()
+    async def keep_house() -> None:
+        """Store what waits once no message came for a moment; mind gaps in the offsets."""
+        while True:
+            await asyncio.sleep(STORE_IDLE_S)
+            try:
+                if unstored.pending() and time.monotonic() - last_decided[0] >= STORE_IDLE_S:
+                    async with decide_lock:
+                        await store(limit=None)
+                await mind_the_gaps()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - e.g. a seek while the consumer stops; try again later
+                log.exception("decide housekeeping failed; retrying")
 
-    @app.timer(1.0)
-    async def reorder_watchdog() -> None:
+    async def mind_the_gaps() -> None:
         """A gap that does not fill: seek back so Kafka delivers it again; if that fails, skip it."""
         async with decide_lock:
             for overdue in order.overdue(time.monotonic()):
@@ -281,7 +310,21 @@ def create_app(config: Config) -> Tradewatch:
                 await skip_offsets(tp, overdue.expected, overdue.skipped_to - 1)
                 for event in overdue.released:
                     await decide_message(event)
-                await store_decided()
+                await store(limit=None)
+
+    @app.timer(HEAD_CHECK_INTERVAL_S)
+    async def refetch_skipped_heads() -> None:
+        """Seek back a partition whose commit is stuck behind a message Faust never delivered."""
+        consumer = app.consumer
+        now = time.monotonic()
+        for tp in consumer.assignment():
+            acked = consumer._acked.get(tp)  # noqa: SLF001 - Faust keeps no public view of it
+            committed = consumer._committed_offset.get(tp)  # noqa: SLF001
+            if head_watch.stuck(tp, committed, min(acked) if acked else None, now):
+                log.warning("%s[%s]: commit stuck at %s while later offsets are done; seeking back to re-fetch",
+                            tp.topic, tp.partition, committed)
+                metrics.PARTITION_REFETCHES.labels(tp.topic).inc()
+                await consumer.seek(tp, committed)
 
     if config.tick_seconds > 0:
 
@@ -323,13 +366,14 @@ def create_app(config: Config) -> Tradewatch:
     async def on_partitions_revoked(sender, revoked, **kwargs) -> None:  # noqa: ARG001
         async with decide_lock:  # what was not acknowledged is delivered again to the next owner
             order.reset()
-            decided.clear(time.monotonic())
+            unstored.clear(time.monotonic())
 
     @app.on_rebalance_complete.connect
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
         async with decide_lock:
             order.reset()  # a new assignment restarts at the committed offsets; held messages come again
-            decided.clear(time.monotonic())  # not acknowledged: delivered and decided again
+            unstored.clear(time.monotonic())  # not acknowledged: delivered and decided again
+        head_watch.reset()
         _recount_open_cases(table)
         deadlines.rebuild(table.items())
 
@@ -354,39 +398,6 @@ def _track_no_offset_gaps(consumer, topic: str):
 
     consumer._add_gap = add_gap_except_internal  # noqa: SLF001
     return add_gap
-
-
-class Decided:
-    """States decided since the last store, and the bundles that are acknowledged once stored.
-
-    Storing each touched account once per interval instead of once per event is what keeps
-    the table's changelog from costing a Kafka message per input. It is safe because nothing
-    is acknowledged before it is stored: a crash or rebalance re-delivers the bundles, and
-    an account is stored whenever it was touched — also when every event was a duplicate —
-    so states changed in memory before a rebalance still reach the changelog.
-    """
-
-    def __init__(self) -> None:
-        self.states: dict[bytes, SubjectState] = {}
-        self.owner: dict[bytes, object] = {}  # account -> a message of its partition
-        self.cases_before: dict[bytes, str | None] = {}
-        self.messages: list = []
-        self.since = time.monotonic()
-
-    def state_of(self, account: bytes, event: object, table: faust.Table) -> SubjectState | None:
-        if account in self.states:
-            return self.states[account]
-        previous = table.get(account)
-        self.owner[account] = event
-        self.cases_before[account] = _case_state(previous)  # the core mutates the stored state in place
-        return previous
-
-    def due(self, now: float) -> bool:
-        return bool(self.messages) and (now - self.since >= STORE_INTERVAL_S or len(self.states) >= STORE_MAX_ACCOUNTS)
-
-    def clear(self, now: float) -> None:
-        self.states, self.owner, self.cases_before, self.messages = {}, {}, {}, []
-        self.since = now
 
 
 class PendingDeadlines:

@@ -101,6 +101,13 @@ OUT_OF_ORDER = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+PARTITION_REFETCHES = Counter(
+    "tradewatch_partition_refetches_total",
+    "Partitions sought back to their committed offset because the commit was stuck behind a "
+    "message the stream never delivered (a Faust issue after kills and rebalances).",
+    ["topic"],
+    registry=REGISTRY,
+)
 SKIPPED_OFFSETS = Counter(
     "tradewatch_skipped_offsets_total",
     "Internal offsets that never arrived, even after seeking back, and were given up "

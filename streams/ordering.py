@@ -102,3 +102,35 @@ class OffsetOrder(Generic[Item]):
 
     def held_count(self) -> int:
         return sum(len(state.held) for state in self._partitions.values())
+
+
+class SkippedHeadWatch:
+    """Spots a partition whose commit is stuck behind a message that was never delivered.
+
+    Faust commits a partition up to its first unacknowledged offset. If it skips delivering
+    the message at the committed offset (seen after a ``kill -9`` and a rebalance on a loaded
+    machine) while later ones are acknowledged, the commit stops advancing for good. When the
+    lowest acknowledged offset stays above the committed one for ``max_wait_s``, the shell
+    seeks the partition back to the committed offset; what was already handled comes again
+    and is recognised as a duplicate.
+    """
+
+    def __init__(self, max_wait_s: float) -> None:
+        self.max_wait_s = max_wait_s
+        self._since: dict[object, tuple[int, float]] = {}
+
+    def stuck(self, partition: object, committed: int | None, lowest_acked: int | None, now: float) -> bool:
+        if committed is None or lowest_acked is None or lowest_acked <= committed:
+            self._since.pop(partition, None)
+            return False
+        seen = self._since.get(partition)
+        if seen is None or seen[0] != committed:
+            self._since[partition] = (committed, now)
+            return False
+        if now - seen[1] < self.max_wait_s:
+            return False
+        self._since[partition] = (committed, now)  # give the re-fetch time before asking again
+        return True
+
+    def reset(self) -> None:
+        self._since.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from streams.ordering import OffsetOrder
+from streams.ordering import OffsetOrder, SkippedHeadWatch
 
 
 def committed_at(offset: int | None):
@@ -94,3 +94,22 @@ def test_reset_forgets_the_assignment() -> None:
     deliver(order, [3, 4], start=3)
     order.reset()
     assert order.admit(0, 3, "again", 0, committed_at(3)).ready == ["again"]
+
+
+def test_a_commit_stuck_behind_a_missing_head_is_reported_after_the_wait() -> None:
+    watch = SkippedHeadWatch(max_wait_s=10)
+    assert not watch.stuck("p", committed=26, lowest_acked=39, now=0)
+    assert not watch.stuck("p", committed=26, lowest_acked=45, now=9)
+    assert watch.stuck("p", committed=26, lowest_acked=45, now=10)
+    assert not watch.stuck("p", committed=26, lowest_acked=45, now=15)  # re-armed after the seek
+    assert watch.stuck("p", committed=26, lowest_acked=45, now=20)
+
+
+def test_a_commit_that_moves_or_has_no_hole_is_never_stuck() -> None:
+    watch = SkippedHeadWatch(max_wait_s=10)
+    for now, committed, lowest in [(0, 10, 12), (8, 20, 25), (16, 30, 33), (24, 40, 41)]:
+        assert not watch.stuck("p", committed, lowest, now)  # advancing: a new hole each time
+    for now in range(0, 100, 5):
+        assert not watch.stuck("q", committed=50, lowest_acked=50, now=now)
+        assert not watch.stuck("r", committed=50, lowest_acked=None, now=now)
+        assert not watch.stuck("s", committed=None, lowest_acked=60, now=now)
