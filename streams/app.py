@@ -24,6 +24,7 @@ server in :mod:`streams.web` exposes only /metrics and health).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ HEAD_CHECK_INTERVAL_S = 2.0
 HEAD_MAX_WAIT_S = 10.0  # a commit stuck this long behind an undelivered offset: re-fetch it
 STORE_INTERVAL_S = 5.0  # under a backlog, decided states are written to the table this often
 STORE_MAX_ACCOUNTS = 20_000  # ... or as soon as this many accounts wait
-STORE_CHUNK = 200  # states written between two messages (a state encodes in ~0.1 ms)
+STORE_CHUNK = 50  # states written between two messages (a state encodes in ~0.15 ms)
 STORE_IDLE_S = 0.5  # ... and all of them once no message came for this long
 
 
@@ -376,6 +377,7 @@ def create_app(config: Config) -> Tradewatch:
         head_watch.reset()
         _recount_open_cases(table)
         deadlines.rebuild(table.items())
+        gc.freeze()  # what exists now (Faust, restored states) lives long: keep it out of collections
 
     return tw
 

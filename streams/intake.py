@@ -16,5 +16,13 @@ def check_event_time(event: InputEvent, now: float, max_future_skew_s: float) ->
     if event.event_time > now + max_future_skew_s:
         raise DecodeError(
             "future_time",
-            f"event time {format_time(event.event_time)} is more than {max_future_skew_s:g}s ahead of the wall clock",
+            f"event time {_readable(event.event_time)} is more than {max_future_skew_s:g}s ahead of the wall clock",
         )
+
+
+def _readable(epoch_s: float) -> str:
+    """RFC 3339 when it fits a datetime (a valid time can reach year 10000 in UTC)."""
+    try:
+        return format_time(epoch_s)
+    except (ValueError, OverflowError):
+        return f"{epoch_s:.0f} s after the epoch"
