@@ -208,7 +208,9 @@ def create_app(config: Config) -> Tradewatch:
                             message.topic, message.partition, message.offset)
                 continue
             if admission.stale:
-                await manual.ack(event)  # decided earlier in this assignment
+                # decided earlier in this assignment, maybe not stored yet: acknowledged with the
+                # next stored batch, never before the states of its first delivery
+                unstored.decided(event)
                 continue
             async with decide_lock:
                 for ready in admission.ready:
@@ -365,16 +367,14 @@ def create_app(config: Config) -> Tradewatch:
 
     @app.on_partitions_revoked.connect
     async def on_partitions_revoked(sender, revoked, **kwargs) -> None:  # noqa: ARG001
-        async with decide_lock:  # what was not acknowledged is delivered again to the next owner
+        """Forget the assignment: what was not acknowledged is delivered again from the committed offsets."""
+        async with decide_lock:
             order.reset()
             unstored.clear(time.monotonic())
+        head_watch.reset()
 
     @app.on_rebalance_complete.connect
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
-        async with decide_lock:
-            order.reset()  # a new assignment restarts at the committed offsets; held messages come again
-            unstored.clear(time.monotonic())  # not acknowledged: delivered and decided again
-        head_watch.reset()
         _recount_open_cases(table)
         deadlines.rebuild(table.items())
         gc.freeze()  # what exists now (Faust, restored states) lives long: keep it out of collections

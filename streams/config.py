@@ -71,8 +71,8 @@ class Config:
     lag_interval_s: float
     session_timeout_s: float
     log_level: str
-    batch_max: int = 1000
-    batch_wait_s: float = 0.02
+    batch_max: int
+    batch_wait_s: float
     security: KafkaSecurity = KafkaSecurity()
     signing: SigningKeys | None = None
 

@@ -136,17 +136,7 @@ def decode_input(
     topic: str, raw: bytes | str | dict, limits: DecodeLimits = DEFAULT_LIMITS
 ) -> InputEvent:
     """Decode one input message (bytes from Kafka, or a dict already parsed by replay)."""
-    try:
-        builder = _BUILDERS.get(topic)
-        if builder is None:
-            raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
-        document = raw if isinstance(raw, dict) else _parse(topic, raw, limits)
-        _validate(topic, document)
-        return builder(topic, document)
-    except DecodeError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the contract is "DecodeError only"
-        raise DecodeError("schema", f"{topic}: {type(exc).__name__}") from None
+    return _decode(topic, lambda: raw if isinstance(raw, dict) else _parse(topic, raw, limits))
 
 
 def decode_document(
@@ -159,12 +149,22 @@ def decode_document(
     message out of a recording line it has just parsed. ``encoded=None`` says the caller
     knows the text is within the limits (see :func:`certainly_within_limits`).
     """
+
+    def checked() -> dict:
+        if encoded is not None:
+            _check_limits(topic, encoded, limits)
+        return document
+
+    return _decode(topic, checked)
+
+
+def _decode(topic: str, document_of: Callable[[], dict]) -> InputEvent:
+    """The topic's builder over the validated document; every failure is a DecodeError."""
     try:
         builder = _BUILDERS.get(topic)
         if builder is None:
             raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
-        if encoded is not None:
-            _check_limits(topic, encoded, limits)
+        document = document_of()
         _validate(topic, document)
         return builder(topic, document)
     except DecodeError:

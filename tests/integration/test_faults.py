@@ -84,15 +84,8 @@ def wait_caught_up(bootstrap: str, group: str, timeout: float = 120) -> None:
         raise AssertionError(f"{error}; still uncommitted: {lagging}") from None
 
 
-def check_against_replay(bootstrap: str, expected: dict[str, dict], exact_content: bool = True) -> int:
-    """Assert the live actions match replay; return how many duplicate deliveries there were.
-
-    ``exact_content=False`` compares the decisions (id, action, subject, case) but not the
-    evidence, scores and times: after a ``kill -9`` or a rebalance, an account's state can
-    come back a few events off (Faust has been seen to hand re-fetched messages to the stream
-    before seeking to the committed offsets), so counts behind an action can shift (see the
-    README's Guarantees).
-    """
+def check_against_replay(bootstrap: str, expected: dict[str, dict]) -> int:
+    """Assert the live actions are exactly replay's; return how many duplicate deliveries there were."""
     live = read_actions(bootstrap)
     contents: dict[str, set[bytes]] = defaultdict(set)
     for action in live:
@@ -104,20 +97,12 @@ def check_against_replay(bootstrap: str, expected: dict[str, dict], exact_conten
     extra = set(contents) - set(expected)
     assert not extra, f"{len(extra)} actions replay does not produce"
     for action_id, versions in contents.items():
-        if exact_content:
-            assert versions == {without_wall_clock(expected[action_id])}, (
-                f"live: {versions}\nreplay: {without_wall_clock(expected[action_id])}"
-            )
-        else:
-            live_action = orjson.loads(next(iter(versions)))
-            assert decision(live_action) == decision(expected[action_id])
+        assert versions == {without_wall_clock(expected[action_id])}, (
+            f"live: {versions}\nreplay: {without_wall_clock(expected[action_id])}"
+        )
     duplicates = len(live) - len(contents)
     print(f"{len(contents)} actions, {duplicates} duplicate deliveries (at-least-once)")
     return duplicates
-
-
-def decision(action: dict) -> tuple:
-    return action["action"], action["subject"]["kind"], action["subject"]["id"], action["case_id"]
 
 
 def chunks(records: list[dict], count: int) -> list[list[dict]]:
