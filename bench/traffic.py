@@ -112,6 +112,14 @@ def quiet_posts(count: int, now: float | None = None) -> list[Message]:
     return messages
 
 
+WARMUP_SEED = 777  # other simulated accounts than the measured phase's background (seed 4242)
+
+
+def background(count: int, seed: int, now: float | None = None) -> list[ProbeEvent]:
+    """``count`` simulated inputs without latency probes."""
+    return [ProbeEvent("", 0, m) for m in to_messages(prefill_records(count, seed=seed, now=now))]
+
+
 def offered_traffic(count: int, probe_share: float, seed: int = 4242, now: float | None = None) -> list[ProbeEvent]:
     """``count`` inputs: realistic simulated background with latency probes spread evenly in it.
 
@@ -121,8 +129,7 @@ def offered_traffic(count: int, probe_share: float, seed: int = 4242, now: float
     """
     probes_wanted = max(1, min(count, round(count * probe_share)))
     probes = probe_events(probes_wanted, now=now)
-    background = [ProbeEvent("", 0, m) for m in to_messages(prefill_records(count - probes_wanted, seed=seed, now=now))] \
-        if count > probes_wanted else []
+    others = background(count - probes_wanted, seed=seed, now=now) if count > probes_wanted else []
     mixed: list[ProbeEvent] = []
     taken = 0
     for index in range(count):  # Bresenham-style: the probes land evenly among the background
@@ -131,5 +138,5 @@ def offered_traffic(count: int, probe_share: float, seed: int = 4242, now: float
             mixed.append(probes[taken])
             taken += 1
         else:
-            mixed.append(background[index - taken])
+            mixed.append(others[index - taken])
     return mixed

@@ -51,7 +51,8 @@ HEAD_CHECK_INTERVAL_S = 2.0
 HEAD_MAX_WAIT_S = 10.0  # a commit stuck this long behind an undelivered offset: re-fetch it
 STORE_INTERVAL_S = 5.0  # under a backlog, decided states are written to the table this often
 STORE_MAX_ACCOUNTS = 20_000  # ... or as soon as this many accounts wait
-STORE_CHUNK = 50  # states written between two messages (a state encodes in ~0.15 ms)
+STORE_SPREAD_S = 4.0  # ... each batch written evenly over this long: no burst, done before the next
+STORE_CHUNK = 50  # at most this many states written between two messages
 STORE_IDLE_S = 0.5  # ... and all of them once no message came for this long
 
 
@@ -177,7 +178,7 @@ def create_app(config: Config) -> Tradewatch:
             for partition, bundle in bundler.drain():
                 await app.producer.send(subject_topic, None, bundle, partition, None, None)
 
-    unstored = Unstored(STORE_INTERVAL_S, STORE_MAX_ACCOUNTS, time.monotonic())
+    unstored = Unstored(STORE_INTERVAL_S, STORE_MAX_ACCOUNTS, time.monotonic(), STORE_SPREAD_S)
     decide_lock = asyncio.Lock()  # deciding and storing never interleave
     decide_stream: list = []  # the agent's manual-ack stream, for acknowledging from the store timer
     last_decided = [time.monotonic()]
@@ -215,7 +216,7 @@ def create_app(config: Config) -> Tradewatch:
             async with decide_lock:
                 for ready in admission.ready:
                     await decide_message(ready)
-                await store(limit=STORE_CHUNK)  # once due, a chunk between messages
+                await store(limit=STORE_CHUNK)  # once due, a few between messages
                 last_decided[0] = time.monotonic()
 
     async def decide_message(event) -> None:
@@ -271,10 +272,13 @@ def create_app(config: Config) -> Tradewatch:
             metrics.EVENT_PROCESSING.labels("decide").observe(per_event)
 
     async def store(limit: int | None) -> None:
-        """Write due states to the table (``limit`` at a time), then acknowledge their messages."""
+        """Write due states to the table (at most ``limit``, at the sealed batch's pace; ``None``:
+        all at once), then acknowledge the messages whose states are all written."""
         now = time.monotonic()
         if limit is None or unstored.due(now):
             unstored.seal(now)
+        if limit is not None:
+            limit = min(limit, unstored.paced(now))
         manual = decide_stream[0]
         for account, state, message in unstored.take(limit):
             manual._set_current_event(message)  # noqa: SLF001 - the changelog partition is the message's

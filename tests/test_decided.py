@@ -13,6 +13,13 @@ def write_all(unstored: Unstored, table: dict, limit: int | None = None) -> list
     return unstored.stored()
 
 
+def decide_accounts(unstored: Unstored, prefix: str, count: int, message: str) -> None:
+    """``count`` accounts touched by one ``message``, which is then fully decided."""
+    for index in range(count):
+        unstored.put(f"{prefix}{index}".encode(), index, message)
+    unstored.decided(message)
+
+
 def test_the_newest_state_is_the_unstored_one_then_the_tables() -> None:
     unstored = Unstored(interval_s=5, max_accounts=100, now=0)
     assert unstored.state_of(b"old", TABLE.get) == "old-state"
@@ -85,3 +92,39 @@ def test_clear_forgets_everything_unacknowledged() -> None:
     unstored.clear(2)
     assert not unstored.pending() and list(unstored.take(None)) == [] and unstored.stored() == []
     assert unstored.state_of(b"a", TABLE.get) is None
+
+
+def test_a_sealed_batch_is_written_evenly_over_the_spread_not_in_one_burst() -> None:
+    unstored = Unstored(interval_s=5, max_accounts=1000, now=0, spread_s=4)
+    table: dict = {}
+    decide_accounts(unstored, "a", 100, "m")
+    unstored.seal(10)
+    assert unstored.paced(10) == 0  # nothing is due the moment the batch is sealed
+    written = []
+    for now in (11, 12, 13):
+        write_all(unstored, table, limit=unstored.paced(now))
+        written.append(len(table))
+    assert written == [25, 50, 75]
+    assert unstored.paced(13.5) == 13  # a quarter of the way through the last second: rounded up
+    assert unstored.paced(14) == 25  # by the end of the spread everything left is due
+    assert write_all(unstored, table, limit=unstored.paced(20)) == ["m"]
+
+
+def test_a_batch_sealed_before_the_last_one_was_written_restarts_the_pace_for_both() -> None:
+    unstored = Unstored(interval_s=5, max_accounts=1000, now=0, spread_s=4)
+    table: dict = {}
+    decide_accounts(unstored, "a", 40, "m1")
+    unstored.seal(0)
+    write_all(unstored, table, limit=unstored.paced(1))  # 10 of 40 written
+    decide_accounts(unstored, "b", 20, "m2")
+    unstored.seal(2)  # 30 left + 20 new, paced over the next 4 s
+    assert unstored.paced(2) == 0 and unstored.paced(4) == 25
+    assert write_all(unstored, table, limit=unstored.paced(6)) == ["m1", "m2"]
+    assert len(table) == 60
+
+
+def test_without_a_spread_everything_sealed_is_due_at_once() -> None:
+    unstored = Unstored(interval_s=5, max_accounts=1000, now=0)
+    decide_accounts(unstored, "a", 7, "m")
+    unstored.seal(1)
+    assert unstored.paced(1) == 7
