@@ -198,7 +198,10 @@ class BehaviourMemory:
             self._remove_pending(event_id)
         while self.users:
             user, partners = next(iter(self.users.items()))
-            if partners and max(pair[0] for pair in partners.values()) >= cutoff:
+            # the latest pair is usually the newest: then no need to look at the others
+            if partners and (
+                next(reversed(partners.values()))[0] >= cutoff or max(pair[0] for pair in partners.values()) >= cutoff
+            ):
                 break
             del self.users[user]
 
@@ -221,6 +224,14 @@ def behaviour_signals(
 ) -> list[BehaviourHit]:
     """Update ``memory`` with ``event``; return its hits, each code at most once, in
     :data:`BEHAVIOUR_SIGNAL_CODES` order."""
+    return [BehaviourHit(code, evidence) for code, evidence in behaviour_hits(event, memory, params).items()]
+
+
+def behaviour_hits(
+    event: MiniProgramEvent, memory: BehaviourMemory, params: BehaviourParams
+) -> dict[str, tuple[str, ...]]:
+    """:func:`behaviour_signals` as ``{code: evidence}`` (in the same order), without a
+    :class:`BehaviourHit` per hit: the engine asks this for every mini-program event."""
     hits: dict[str, tuple[str, ...]] = {}
     this = event.event_id
     kind = event.type
@@ -253,8 +264,8 @@ def behaviour_signals(
         _hand_change(event, memory, params, hits)
 
     if len(hits) <= 1:  # most events: nothing to order
-        return [BehaviourHit(code, evidence) for code, evidence in hits.items()]
-    return [BehaviourHit(code, hits[code]) for code in BEHAVIOUR_SIGNAL_CODES if code in hits]
+        return hits
+    return {code: hits[code] for code in BEHAVIOUR_SIGNAL_CODES if code in hits}
 
 
 # -- hand changes: lock-up, flips, multi-level circulation, wash cycles ----------------------

@@ -52,25 +52,32 @@ class SignalCounters:
         self._evidence_floor: float = math.inf
 
     def add(self, code: str, count: int, event_time: float, evidence: Iterable[str], max_evidence: int) -> None:
-        per_code = self.buckets.setdefault(code, {})
-        bucket = bucket_of(event_time)
-        held = per_code.get(bucket)
-        if held is not None:
-            per_code[bucket] = held + count
-        elif per_code and bucket < next(reversed(per_code)):
-            # a late event opened an earlier hour: keep the hours in order (expiry relies on it)
-            per_code[bucket] = count
-            self.buckets[code] = dict(sorted(per_code.items()))
+        bucket = int(event_time // BUCKET_S)  # bucket_of, inlined: this runs several times per event
+        buckets = self.buckets
+        per_code = buckets.get(code)
+        if per_code is None:
+            buckets[code] = {bucket: count}
         else:
-            per_code[bucket] = count
-        self._totals[code] = self._totals.get(code, 0) + count
+            held = per_code.get(bucket)
+            if held is not None:
+                per_code[bucket] = held + count
+            elif per_code and bucket < next(reversed(per_code)):
+                # a late event opened an earlier hour: keep the hours in order (expiry relies on it)
+                per_code[bucket] = count
+                buckets[code] = dict(sorted(per_code.items()))
+            else:
+                per_code[bucket] = count
+        totals = self._totals
+        totals[code] = totals.get(code, 0) + count
         if bucket < self._floor:
             self._floor = bucket
         if bucket > self._ceiling:
             self._ceiling = bucket
         if not evidence:  # bookkeeping counts (requests, context) keep no evidence list
             return
-        kept = self.evidence.setdefault(code, [])
+        kept = self.evidence.get(code)
+        if kept is None:
+            kept = self.evidence[code] = []
         known = self._ids.get(code)
         if known is None:
             known = self._ids[code] = set(map(_EVENT_ID, kept))
@@ -215,10 +222,9 @@ class SignalCounters:
         return counters
 
 
-def event_fingerprint(event_id: str) -> int:
+def event_fingerprint(event_id: str, _blake2b: Any = hashlib.blake2b, _from_bytes: Any = int.from_bytes) -> int:
     """A stable 63-bit fingerprint of an event id (Python's hash() differs per process)."""
-    digest = hashlib.blake2b(event_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    return _from_bytes(_blake2b(event_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") >> 1
 
 
 class RecentEventIds:
@@ -232,11 +238,12 @@ class RecentEventIds:
     def check_and_add(self, event_id: str, event_time: float, max_ids: int) -> bool:
         """True if the id is new (and remember it); False for a redelivery."""
         fingerprint = event_fingerprint(event_id)
-        if fingerprint in self.seen:
+        seen = self.seen
+        if fingerprint in seen:
             return False
-        self.seen[fingerprint] = event_time
-        if len(self.seen) > max_ids:
-            del self.seen[next(iter(self.seen))]
+        seen[fingerprint] = event_time
+        if len(seen) > max_ids:
+            del seen[next(iter(seen))]
         return True
 
     def expire(self, older_than: float) -> None:
@@ -246,6 +253,10 @@ class RecentEventIds:
         is still young keeps this O(expired) per call; a late event is forgotten a little later.
         """
         seen = self.seen
+        for fingerprint, at in seen.items():  # usually: the oldest is still young, stop here
+            if at >= older_than:
+                return
+            break
         while seen:
             fingerprint = next(iter(seen))
             if seen[fingerprint] >= older_than:
