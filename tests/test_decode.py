@@ -574,3 +574,45 @@ def test_mini_program_fast_check_passes_the_plain_examples() -> None:
     assert _plainly_valid_mini_program_event(make_mini_program_event(currency=None, acquired_at="2022-03-30T20:00:00Z"))
     for path in sorted((schema_dir() / "examples" / "miniprogram.events.v1" / "invalid").glob("*.json")):
         assert not _plainly_valid_mini_program_event(orjson.loads(path.read_bytes())), path.name
+
+
+# --- the cached whole-second time parser must be parse_time exactly ---------------------
+
+_TIME_EDGES = [
+    "2022-03-20T08:15:23+08:00", "2022-03-20T08:15:23Z", "2022-03-20t08:15:23Z", "2022-03-20 08:15:23-05:30",
+    "2022-02-30T08:15:23Z", "2022-03-20T24:00:00Z", "2022-03-20T23:60:00Z", "2022-03-20T23:59:60Z",
+    "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2022-03-20T08:15:23+24:00",
+    "2022-03-20T08:15:2a+08:00", "2022-03-20T08:1\uff15:23+08:00", "2022-03-20T08:15:23.5+08:00",
+    "2022-03-20T08:15:23+0800", "1969-12-31T23:59:59Z",
+]
+
+
+def _parse_or_error(value: str) -> Any:
+    try:
+        return parse_time(value)
+    except (ValueError, OverflowError):
+        return "error"
+
+
+@pytest.mark.parametrize("value", _TIME_EDGES)
+def test_whole_second_time_is_parse_time_or_declines(value: str) -> None:
+    from streams.decode import _whole_second_time
+
+    fast = _whole_second_time(value)
+    assert fast is None or (repr(fast) == repr(_parse_or_error(value)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 9999), st.integers(0, 13), st.integers(0, 32), st.sampled_from("Tt "),
+    st.integers(0, 25), st.integers(0, 61), st.integers(0, 61),
+    st.one_of(st.just("Z"), st.tuples(st.sampled_from("+-"), st.integers(0, 24), st.integers(0, 60)).map(
+        lambda o: f"{o[0]}{o[1]:02d}:{o[2]:02d}")),
+)
+def test_whole_second_time_matches_parse_time(y, mo, d, sep, h, mi, s, offset) -> None:
+    from streams.decode import _whole_second_time
+
+    value = f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}{offset}"
+    for _ in range(2):  # the second call reads the cached hour start
+        fast = _whole_second_time(value)
+        assert fast is None or repr(fast) == repr(_parse_or_error(value))

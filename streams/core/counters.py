@@ -118,6 +118,19 @@ class SignalCounters:
                 for code, per_code in self.buckets.items()
                 if code in codes
             }
+        if self._ceiling <= last and self._ceiling - first < first - self._floor:
+            # a window that starts late (e.g. since a case was closed): walk each code's
+            # hours back from the newest, as far as the start; they are in hour order
+            counts = {}
+            for code, per_code in self.buckets.items():
+                if code in codes:
+                    n = 0
+                    for bucket in reversed(per_code):
+                        if bucket <= first:
+                            break
+                        n += per_code[bucket]
+                    counts[code] = n
+            return counts
         return {
             code: sum(n for bucket, n in per_code.items() if first < bucket <= last)
             for code, per_code in self.buckets.items()

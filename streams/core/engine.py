@@ -356,10 +356,27 @@ class Detector:
         would find nothing to decide: the same weighted sums, added up in any order, compared
         with the thresholds on the sum side with a margin (see :func:`_sum_certainly_below`).
         False means "not certain"; the exact test decides."""
-        counts, ratio, editorial = self._window(counters, start, end)
+        first, last = bucket_of(start), bucket_of(end)
+        if counters._floor >= first and counters._ceiling <= last:
+            # the usual window: every count is its code's total minus the start hour (as in
+            # SignalCounters.window_counts), so read them in place instead of building a dict
+            buckets, totals = counters.buckets, counters._totals
+
+            def count_of(code: str) -> int:
+                per_code = buckets.get(code)
+                return totals[code] - per_code.get(first, 0) if per_code is not None else 0
+
+            editorial = count_of(EDITORIAL_POST)
+            editorial = editorial >= self.policy.editorial_min_posts and editorial >= count_of(SIGNAL_POST)
+            failures, requested = count_of("withdrawal_failure"), count_of("withdrawal_requested")
+            ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
+            counts = ((code, totals[code] - per_code.get(first, 0)) for code, per_code in buckets.items())
+        else:
+            counts, ratio, editorial = self._window(counters, start, end)
+            counts = counts.items()
         weights = self._weights
         trading = fraud = 0.0
-        for code, count in counts.items():
+        for code, count in counts:
             w = weights.get(code)
             if w is None or count <= 0 or (editorial and w[4]):
                 continue
