@@ -150,21 +150,25 @@ def decode_document(
     knows the text is within the limits (see :func:`certainly_within_limits`).
     """
 
+    if encoded is None:  # replay's usual case: no closure to build
+        return _decode(topic, None, document)
+
     def checked() -> dict:
-        if encoded is not None:
-            _check_limits(topic, encoded, limits)
+        _check_limits(topic, encoded, limits)
         return document
 
     return _decode(topic, checked)
 
 
-def _decode(topic: str, document_of: Callable[[], dict]) -> InputEvent:
-    """The topic's builder over the validated document; every failure is a DecodeError."""
+def _decode(topic: str, document_of: Callable[[], dict] | None, document: Any = None) -> InputEvent:
+    """The topic's builder over the validated document (``document_of()``, else ``document``);
+    every failure is a DecodeError."""
     try:
         builder = _BUILDERS.get(topic)
         if builder is None:
             raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
-        document = document_of()
+        if document_of is not None:
+            document = document_of()
         _validate(topic, document)
         return builder(topic, document)
     except DecodeError:

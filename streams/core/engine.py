@@ -223,13 +223,17 @@ class Detector:
         counters = state.counters
         if bucket_of(horizon) > counters._expired_below:  # else nothing can expire (see expire)
             counters.expire(horizon)
-        state.recent_ids.expire(horizon)
+        for oldest in state.recent_ids.seen.values():  # a peek: usually nothing is that old
+            if oldest < horizon:
+                state.recent_ids.expire(horizon)
+            break
         behaviour = state.behaviour
         if behaviour.items or behaviour.pending or behaviour.users:
             behaviour.expire(state.clock, self.behaviour_params)
-        if state.trading_apps:
-            for app in [app for app, last in state.trading_apps.items() if last < horizon]:
-                del state.trading_apps[app]
+        trading_apps = state.trading_apps
+        if trading_apps and min(trading_apps.values()) < horizon:
+            for app in [app for app, last in trading_apps.items() if last < horizon]:
+                del trading_apps[app]
 
     # ------------------------------------------------------------------ inputs that are not signals
     def _apply_qualification(self, state: SubjectState, event: Qualification, outcome: Outcome) -> None:
@@ -361,24 +365,31 @@ class Detector:
             # the usual window: every count is its code's total minus the start hour (as in
             # SignalCounters.window_counts), so read them in place instead of building a dict
             buckets, totals = counters.buckets, counters._totals
-
-            def count_of(code: str) -> int:
-                per_code = buckets.get(code)
-                return totals[code] - per_code.get(first, 0) if per_code is not None else 0
-
-            editorial = count_of(EDITORIAL_POST)
-            editorial = editorial >= self.policy.editorial_min_posts and editorial >= count_of(SIGNAL_POST)
-            failures, requested = count_of("withdrawal_failure"), count_of("withdrawal_requested")
+            editorial = requested = failures = 0
+            if EDITORIAL_POST in buckets:
+                editorial = totals[EDITORIAL_POST] - buckets[EDITORIAL_POST].get(first, 0)
+                signal = totals[SIGNAL_POST] - buckets[SIGNAL_POST].get(first, 0) if SIGNAL_POST in buckets else 0
+                if editorial < self.policy.editorial_min_posts or editorial < signal:
+                    editorial = 0  # as in _window
+            if "withdrawal_failure" in buckets:
+                failures = totals["withdrawal_failure"] - buckets["withdrawal_failure"].get(first, 0)
+            if "withdrawal_requested" in buckets:
+                requested = totals["withdrawal_requested"] - buckets["withdrawal_requested"].get(first, 0)
             ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
-            counts = ((code, totals[code] - per_code.get(first, 0)) for code, per_code in buckets.items())
+            counts = buckets.items()
         else:
             counts, ratio, editorial = self._window(counters, start, end)
             counts = counts.items()
+            totals = None
         weights = self._weights
         trading = fraud = 0.0
         for code, count in counts:
             w = weights.get(code)
-            if w is None or count <= 0 or (editorial and w[4]):
+            if w is None or (editorial and w[4]):
+                continue
+            if totals is not None:  # count is the code's hourly buckets
+                count = totals[code] - count.get(first, 0)
+            if count <= 0:
                 continue
             if w[0]:
                 trading += w[0] * (count if count < w[1] else w[1])
