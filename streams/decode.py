@@ -229,17 +229,23 @@ def _parse(topic: str, raw: Any, limits: DecodeLimits) -> dict:
 _MAX_REENCODED_GROWTH = 8
 
 
-def certainly_within_limits(source: bytes, limits: DecodeLimits) -> bool:
+def certainly_within_limits(source: bytes, limits: DecodeLimits, value: Any = None) -> bool:
     """True if every JSON value parsed out of ``source`` passes the size and depth limits
     once re-encoded with ``orjson.dumps``, so replay need not re-encode it to check.
+    ``value``, if given, is the value in question (parsed out of ``source``).
 
-    Depth: every structural bracket of the value appears literally in ``source``.
+    Depth: every structural bracket of the value appears literally in ``source``; an object
+    whose members are all scalars (most messages) has depth 1 without counting brackets.
     False means "not certain": check the re-encoded text.
     """
-    return (
-        len(source) * _MAX_REENCODED_GROWTH <= limits.max_bytes
-        and source.count(b"{") + source.count(b"[") <= limits.max_depth
-    )
+    if len(source) * _MAX_REENCODED_GROWTH > limits.max_bytes:
+        return False
+    if type(value) is dict and _SCALAR_TYPES.issuperset(map(type, value.values())):
+        return limits.max_depth >= 1
+    return source.count(b"{") + source.count(b"[") <= limits.max_depth
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def _check_limits(topic: str, raw: bytes, limits: DecodeLimits) -> None:

@@ -518,6 +518,10 @@ def test_certainly_within_limits_is_never_wrong(source: str, max_bytes: int, max
     if certainly_within_limits(raw, limits):
         assert len(encoded) <= max_bytes
         assert nesting_depth(encoded) <= max_depth
+    # with the parsed value (replay passes it): a flat object is depth 1 without counting
+    if certainly_within_limits(raw, limits, orjson.loads(raw)):
+        assert len(encoded) <= max_bytes
+        assert nesting_depth(encoded) <= max_depth
 
 
 def test_mini_program_fast_check_was_written_against_this_schema() -> None:

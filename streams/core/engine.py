@@ -102,7 +102,7 @@ class Detector:
         # code -> (trading weight, trading cap, fraud weight, fraud cap, is a text code), for
         # the per-event threshold test (_certainly_nothing_to_decide)
         self._weights: dict[str, tuple[float, int, float, int, bool]] = {}
-        for code in set(policy.trading_weights) | set(policy.fraud_weights):
+        for code in sorted(set(policy.trading_weights) | set(policy.fraud_weights)):
             t = policy.trading_weights.get(code)
             f = policy.fraud_weights.get(code)
             self._weights[code] = (
@@ -112,6 +112,7 @@ class Detector:
                 f.cap if f is not None else 0,
                 code in TEXT_CODES,
             )
+        self._fraud_codes = tuple(code for code, w in self._weights.items() if w[2])
         ratio = policy.fraud_weights.get("withdrawal_failure_ratio")
         self._ratio_weight = ratio.weight if ratio is not None and ratio.weight > 0 else 0.0
         # Sums of weighted counts below these give scores certainly below the thresholds,
@@ -360,27 +361,35 @@ class Detector:
         would find nothing to decide: the same weighted sums, added up in any order, compared
         with the thresholds on the sum side with a margin (see :func:`_sum_certainly_below`).
         False means "not certain"; the exact test decides."""
-        first, last = bucket_of(start), bucket_of(end)
-        if counters._floor >= first and counters._ceiling <= last:
-            # the usual window: every count is its code's total minus the start hour (as in
-            # SignalCounters.window_counts), so read them in place instead of building a dict
-            buckets, totals = counters.buckets, counters._totals
-            editorial = requested = failures = 0
-            if EDITORIAL_POST in buckets:
-                editorial = totals[EDITORIAL_POST] - buckets[EDITORIAL_POST].get(first, 0)
-                signal = totals[SIGNAL_POST] - buckets[SIGNAL_POST].get(first, 0) if SIGNAL_POST in buckets else 0
-                if editorial < self.policy.editorial_min_posts or editorial < signal:
-                    editorial = 0  # as in _window
-            if "withdrawal_failure" in buckets:
-                failures = totals["withdrawal_failure"] - buckets["withdrawal_failure"].get(first, 0)
-            if "withdrawal_requested" in buckets:
-                requested = totals["withdrawal_requested"] - buckets["withdrawal_requested"].get(first, 0)
-            ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
-            counts = buckets.items()
-        else:
+        first = bucket_of(start)
+        if not (counters._floor >= first and counters._ceiling <= bucket_of(end)):
             counts, ratio, editorial = self._window(counters, start, end)
-            counts = counts.items()
-            totals = None
+            return self._sums_certainly_below(counts.items(), None, first, ratio, editorial, has_case)
+        # the usual window: every count is its code's total minus the start hour (as in
+        # SignalCounters.window_counts), so read them in place instead of building a dict
+        buckets, totals = counters.buckets, counters._totals
+        editorial = requested = failures = 0
+        if EDITORIAL_POST in buckets:
+            editorial = totals[EDITORIAL_POST] - buckets[EDITORIAL_POST].get(first, 0)
+            signal = totals[SIGNAL_POST] - buckets[SIGNAL_POST].get(first, 0) if SIGNAL_POST in buckets else 0
+            if editorial < self.policy.editorial_min_posts or editorial < signal:
+                editorial = 0  # as in _window
+        if "withdrawal_failure" in buckets:
+            failures = totals["withdrawal_failure"] - buckets["withdrawal_failure"].get(first, 0)
+        if "withdrawal_requested" in buckets:
+            requested = totals["withdrawal_requested"] - buckets["withdrawal_requested"].get(first, 0)
+        ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
+        if has_case:  # only the fraud score matters: look at the few fraud codes, not every code held
+            held = [(code, buckets[code]) for code in self._fraud_codes if code in buckets]
+            return self._sums_certainly_below(held, totals, first, ratio, editorial, has_case)
+        return self._sums_certainly_below(buckets.items(), totals, first, ratio, editorial, has_case)
+
+    def _sums_certainly_below(
+        self, counts: Any, totals: dict[str, int] | None, first: int, ratio: tuple[int, float] | None,
+        editorial: int, has_case: bool,
+    ) -> bool:
+        """The sums of :meth:`_certainly_nothing_to_decide` over ``counts``: (code, count)
+        pairs, or (code, hourly buckets) pairs when ``totals`` is given."""
         weights = self._weights
         trading = fraud = 0.0
         for code, count in counts:

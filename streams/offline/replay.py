@@ -73,7 +73,7 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits) -> tuple[str, InputE
     topic = record["topic"]
     value = record["value"]
     if isinstance(value, dict):  # the usual case: the message is already parsed
-        encoded = None if certainly_within_limits(raw, limits) else orjson.dumps(value)
+        encoded = None if certainly_within_limits(raw, limits, value) else orjson.dumps(value)
         return topic, decode_document(topic, value, encoded, limits)
     raw_value = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
     return topic, decode_input(topic, raw_value, limits)
