@@ -169,6 +169,10 @@ def _decode(topic: str, document_of: Callable[[], dict] | None, document: Any = 
             raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
         if document_of is not None:
             document = document_of()
+        if topic == MINIPROGRAM_EVENTS:  # most of the traffic: one pass checks and builds
+            fields = _plain_mini_program_fields(document)
+            if fields is not None:
+                return _plain_mini_program_event(topic, fields)
         _validate(topic, document)
         return builder(topic, document)
     except DecodeError:
@@ -292,8 +296,7 @@ def _json_kind(value: Any) -> str:
 
 
 def _validate(topic: str, document: Any) -> None:
-    if topic == MINIPROGRAM_EVENTS and _plainly_valid_mini_program_event(document):
-        return
+    """The topic's schema (mini-program events that are plainly valid never get here)."""
     try:
         _validator(topic)(document)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -306,49 +309,72 @@ def _validate(topic: str, document: Any) -> None:
 # generated validator. It mirrors miniprogram.events.v1 (tests/test_decode.py pins the schema
 # it was written against) and is stricter in places (an integral float price, a str subclass):
 # anything it does not pass goes to the full validator, which decides and names the error.
-_MP_IDS = ("event_id", "app_id", "owner_account_id", "user_id")  # string, 1-128 characters
-_MP_OPTIONAL_IDS = ("counterparty_id", "item_id", "collection_id")  # string <= 128, or null
-_MP_PRICES = ("price_cents", "issue_price_cents")  # integer 0 - 10**15, or null
 _MP_MAX_PRICE = 1_000_000_000_000_000
 _MP_TYPES = frozenset(_load_schema_cached(MINIPROGRAM_EVENTS)["properties"]["type"]["enum"])
 
 
 def _plainly_valid_mini_program_event(d: Any) -> bool:
     """True only for documents that miniprogram.events.v1 accepts (not for all of them)."""
+    return _plain_mini_program_fields(d) is not None
+
+
+def _plain_mini_program_fields(d: Any) -> tuple[Any, ...] | None:
+    """The fields of a plainly valid mini-program event (see above) in the order of
+    :class:`MiniProgramEvent`, times still as text; None if not plainly valid."""
     if type(d) is not dict:
-        return False
-    for key in _MP_IDS:
-        value = d.get(key)
-        if type(value) is not str or not 0 < len(value) <= 128:
-            return False
-    kind = d.get("type")
+        return None
+    get = d.get
+    event_id, app_id, owner, user = get("event_id"), get("app_id"), get("owner_account_id"), get("user_id")
+    # ids: strings of 1-128 characters
+    if not (type(event_id) is str and type(app_id) is str and type(owner) is str and type(user) is str):
+        return None
+    if not (0 < len(event_id) <= 128 and 0 < len(app_id) <= 128 and 0 < len(owner) <= 128 and 0 < len(user) <= 128):
+        return None
+    kind = get("type")
     if type(kind) is not str or kind not in _MP_TYPES:
-        return False
-    occurred_at = d.get("occurred_at")
+        return None
+    occurred_at = get("occurred_at")
     if type(occurred_at) is not str or len(occurred_at) > 40 or not _RFC3339_SHAPE.match(occurred_at):
-        return False
-    acquired_at = d.get("acquired_at")
+        return None
+    acquired_at = get("acquired_at")
     if acquired_at is not None and (
         type(acquired_at) is not str or len(acquired_at) > 40 or not _RFC3339_SHAPE.match(acquired_at)
     ):
-        return False
-    for key in _MP_OPTIONAL_IDS:
-        value = d.get(key)
+        return None
+    counterparty, item, collection = get("counterparty_id"), get("item_id"), get("collection_id")
+    for value in (counterparty, item, collection):  # optional ids: strings <= 128, or null
         if value is not None and (type(value) is not str or len(value) > 128):
-            return False
-    for key in _MP_PRICES:
-        value = d.get(key)
+            return None
+    price, issue_price = get("price_cents"), get("issue_price_cents")
+    for value in (price, issue_price):  # integers 0 - 10**15, or null
         if value is not None and (type(value) is not int or not 0 <= value <= _MP_MAX_PRICE):
-            return False
-    currency = d.get("currency")
-    return currency is None or (type(currency) is str and 0 < len(currency) <= 16)
+            return None
+    currency = get("currency")
+    if not (currency is None or (type(currency) is str and 0 < len(currency) <= 16)):
+        return None
+    return (event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
+            currency, acquired_at)
+
+
+def _plain_mini_program_event(topic: str, fields: tuple[Any, ...]) -> MiniProgramEvent:
+    """:func:`_build_miniprogram_event` of a plainly valid document, from its fields."""
+    (event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
+     currency, acquired_at) = fields
+    return MiniProgramEvent(
+        event_id, app_id, owner, _time_of(topic, "occurred_at", occurred_at), kind, user, counterparty, item,
+        collection, price, issue_price, currency or "CNY",
+        None if acquired_at is None else _time_of(topic, "acquired_at", acquired_at),
+    )
 
 
 # --- building the core's dataclasses ----------------------------------------------------
 
 
 def _time(topic: str, document: dict, field: str) -> float:
-    value = document[field]
+    return _time_of(topic, field, document[field])
+
+
+def _time_of(topic: str, field: str, value: str) -> float:
     if value[-1] == "z":  # RFC 3339 allows a lower-case "z"; fromisoformat does not
         value = value[:-1] + "Z"
     seconds = _whole_second_time(value)

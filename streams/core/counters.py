@@ -53,26 +53,13 @@ class SignalCounters:
 
     def add(self, code: str, count: int, event_time: float, evidence: Iterable[str], max_evidence: int) -> None:
         bucket = int(event_time // BUCKET_S)  # bucket_of, inlined: this runs several times per event
-        buckets = self.buckets
-        per_code = buckets.get(code)
-        if per_code is None:
-            buckets[code] = {bucket: count}
+        per_code = self.buckets.get(code)
+        held = None if per_code is None else per_code.get(bucket)
+        if held is not None:  # the usual case: an hour already held, so floor and ceiling hold too
+            per_code[bucket] = held + count  # type: ignore[index]
+            self._totals[code] += count
         else:
-            held = per_code.get(bucket)
-            if held is not None:
-                per_code[bucket] = held + count
-            elif per_code and bucket < next(reversed(per_code)):
-                # a late event opened an earlier hour: keep the hours in order (expiry relies on it)
-                per_code[bucket] = count
-                buckets[code] = dict(sorted(per_code.items()))
-            else:
-                per_code[bucket] = count
-        totals = self._totals
-        totals[code] = totals.get(code, 0) + count
-        if bucket < self._floor:
-            self._floor = bucket
-        if bucket > self._ceiling:
-            self._ceiling = bucket
+            self._add_hour(code, per_code, bucket, count)
         if not evidence:  # bookkeeping counts (requests, context) keep no evidence list
             return
         kept = self.evidence.get(code)
@@ -92,6 +79,23 @@ class SignalCounters:
                     kept.append([event_time, event_id])
         while len(kept) > max_evidence:  # usually one: the list was full
             known.discard(kept.pop(0)[1])
+
+    def _add_hour(self, code: str, per_code: dict[int, int] | None, bucket: int, count: int) -> None:
+        """:meth:`add` of the first hit of ``code`` in the hour ``bucket``."""
+        if per_code is None:
+            self.buckets[code] = {bucket: count}
+        elif per_code and bucket < next(reversed(per_code)):
+            # a late event opened an earlier hour: keep the hours in order (expiry relies on it)
+            per_code[bucket] = count
+            self.buckets[code] = dict(sorted(per_code.items()))
+        else:
+            per_code[bucket] = count
+        totals = self._totals
+        totals[code] = totals.get(code, 0) + count
+        if bucket < self._floor:
+            self._floor = bucket
+        if bucket > self._ceiling:
+            self._ceiling = bucket
 
     def count(self, code: str, start: float, end: float) -> int:
         """Hits of ``code`` in the buckets after the one holding ``start``, up to the one holding ``end``.
