@@ -23,7 +23,7 @@ from typing import Any, Callable
 import fastjsonschema
 import orjson
 
-from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification
+from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification, new_mini_program_event
 from streams.core.timefmt import parse_time
 
 from streams.topics import ACTIONS, APPEALS, INPUT_TOPICS, POSTS, QUALIFICATIONS
@@ -360,7 +360,7 @@ def _plain_mini_program_event(topic: str, fields: tuple[Any, ...]) -> MiniProgra
     """:func:`_build_miniprogram_event` of a plainly valid document, from its fields."""
     (event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
      currency, acquired_at) = fields
-    return MiniProgramEvent(
+    return new_mini_program_event(
         event_id, app_id, owner, _time_of(topic, "occurred_at", occurred_at), kind, user, counterparty, item,
         collection, price, issue_price, currency or "CNY",
         None if acquired_at is None else _time_of(topic, "acquired_at", acquired_at),

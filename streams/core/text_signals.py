@@ -236,6 +236,12 @@ def normalise(text: str) -> str:
     return _SPACES_RE.sub(" ", text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _normalised_title(title: str) -> str:
+    """:func:`normalise` of a post title: accounts reuse a few titles ("新品上线", "空投")."""
+    return normalise(title)
+
+
 # ---------------------------------------------------------------------------------------------
 # Vocabulary compilation
 # ---------------------------------------------------------------------------------------------
@@ -490,7 +496,7 @@ class TextMatcher:
         ``reporting`` is also set for news without any trading word: the engine counts such
         posts per account, because an account that mostly reports is a news account.
         """
-        title_norm = normalise(title or "")
+        title_norm = _normalised_title(title or "")
         joined = title_norm + "\n" + normalise(text or "")
         title_end = len(title_norm)
         settings = self._settings
