@@ -145,21 +145,37 @@ def _replay(
     result.messages = index + 1
     decoded.sort(key=itemgetter(0))  # stable: ties stay in recording order
 
+    # Accounts are independent (the detector keeps no state across them), so each account's
+    # events run back to back, in time order: its state stays warm in the CPU caches instead
+    # of being fetched again for every event of an interleaved stream. What an event caused
+    # is kept with its place in the time order and put back in that order at the end, so
+    # actions, hit counts and states come out exactly as from one pass in time order.
+    by_account: dict[str, list[tuple[int, InputEvent]]] = {}
+    for position, (_, event) in enumerate(decoded):
+        events = by_account.get(event.subject_account)
+        if events is None:
+            by_account[event.subject_account] = [(position, event)]
+        else:
+            events.append((position, event))
     states = result.states
     process = detector.process
-    hits: list[str] = []  # counted once at the end: the same counts, in the same first-seen order
+    caused: list[tuple[int, list[str], list[dict[str, Any]]]] = []  # (place, hits, actions)
     duplicates = 0
-    for _, event in decoded:
-        account = event.subject_account
-        state, outcome = process(states.get(account), event)
+    for account, events in by_account.items():
+        state = states.get(account)
+        for position, event in events:
+            state, outcome = process(state, event)
+            if outcome.duplicate:
+                duplicates += 1
+            elif outcome.hits or outcome.actions:
+                caused.append((position, outcome.hits, outcome.actions))
         states[account] = state
-        if outcome.duplicate:
-            duplicates += 1
-            continue
-        if outcome.hits:
-            hits += outcome.hits
-        if outcome.actions:
-            result.actions.extend(stamp(action, format_time(wall_clock())) for action in outcome.actions)
+    caused.sort(key=itemgetter(0))
+    hits: list[str] = []  # counted once: the same counts, in the same first-seen order
+    for _, event_hits, actions in caused:
+        hits += event_hits
+        if actions:
+            result.actions.extend(stamp(action, format_time(wall_clock())) for action in actions)
     result.duplicates = duplicates
     result.valid = len(decoded) - duplicates
     result.hits.update(hits)
