@@ -386,8 +386,8 @@ def _time_of(topic: str, field: str, value: str) -> float:
         raise DecodeError("bad_time", f"{topic}: data.{field} is not a valid time") from None
 
 
-# "00".."59" -> its value: minutes and seconds of a time, exactly as RFC 3339 writes them
-_SEXAGESIMAL = {f"{n:02d}": n for n in range(60)}
+# "00:00".."59:59" -> its seconds: minutes and seconds of a time, exactly as RFC 3339 writes them
+_MINUTES_SECONDS = {f"{m:02d}:{s:02d}": 60 * m + s for m in range(60) for s in range(60)}
 # date, hour and offset (e.g. "2022-03-20T08+08:00") -> epoch seconds of that hour's start
 _HOUR_STARTS: dict[str, int] = {}
 _MAX_HOUR_STARTS = 100_000
@@ -407,11 +407,10 @@ def _whole_second_time(value: str) -> float | None:
             return None
     elif length != 20 or value[19] != "Z":
         return None
-    if value[13] != ":" or value[16] != ":":
+    if value[13] != ":":
         return None
-    minutes = _SEXAGESIMAL.get(value[14:16])
-    seconds = _SEXAGESIMAL.get(value[17:19])
-    if minutes is None or seconds is None:
+    within_hour = _MINUTES_SECONDS.get(value[14:19])
+    if within_hour is None:
         return None
     key = value[:13] + value[19:]
     start = _HOUR_STARTS.get(key)
@@ -426,7 +425,7 @@ def _whole_second_time(value: str) -> float | None:
         if len(_HOUR_STARTS) >= _MAX_HOUR_STARTS:
             _HOUR_STARTS.clear()
         _HOUR_STARTS[key] = start
-    return float(start + 60 * minutes + seconds)
+    return float(start + within_hour)
 
 
 def _optional_time(topic: str, document: dict, field: str) -> float | None:

@@ -235,7 +235,6 @@ def behaviour_hits(
     hits: dict[str, tuple[str, ...]] = {}
     this = event.event_id
     kind = event.type
-    at = event.occurred_at
 
     if kind == LISTING_CREATED:
         hits["secondary_listing"] = (this,)
@@ -245,17 +244,19 @@ def behaviour_hits(
         # counts and the failed/requested ratio are windowed by the engine's counters
         hits["withdrawal_failure"] = (this,)
 
-    if event.price_cents is not None and (event.currency or "").upper() in CRYPTO_CURRENCIES:
-        hits["crypto_settlement"] = (this,)
-
-    if (
-        kind in _PREMIUM_TYPES
-        and event.price_cents is not None
-        and event.issue_price_cents
-        and event.issue_price_cents > 0
-        and event.price_cents >= params.premium_ratio * event.issue_price_cents
-    ):
-        hits["price_premium"] = (this,)
+    price = event.price_cents
+    if price is not None:
+        currency = event.currency
+        if currency != "CNY" and (currency or "").upper() in CRYPTO_CURRENCIES:
+            hits["crypto_settlement"] = (this,)
+        issue_price = event.issue_price_cents
+        if (
+            kind in _PREMIUM_TYPES
+            and issue_price
+            and issue_price > 0
+            and price >= params.premium_ratio * issue_price
+        ):
+            hits["price_premium"] = (this,)
 
     if kind == TRANSFER_GIFT or kind == PAYMENT:
         _paid_transfer(event, memory, params, hits)

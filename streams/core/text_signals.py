@@ -472,8 +472,10 @@ class TextMatcher:
         found = [(m.start(), m.end(), literals[m.group()]) for m in regexes[0].finditer(text)]
         for regex in regexes[1:]:
             found.extend((m.start(), m.end(), literals[m.group()]) for m in regex.finditer(text))
+        # most posts match no pattern: a search that finds nothing is cheaper than finditer
         pattern_hits = [(m.start(), m.end(), entry)
-                        for regex, entry in self._patterns for m in regex.finditer(text)]
+                        for regex, entry in self._patterns if regex.search(text) is not None
+                        for m in regex.finditer(text)]
         if len(regexes) == 1 and not pattern_hits:
             return found
         found = _leftmost_longest(found)

@@ -53,12 +53,16 @@ class ReplayResult:
         return Counter(item.reason for item in self.invalid)
 
 
+_ASCII_SPACES = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.strip() strips
+
+
 def read_recording(paths: Iterable[str | Path]) -> Iterator[tuple[str, bytes]]:
     """Yield (``file:line``, raw line) for every non-blank line of the recordings."""
     for path in paths:
         with open(path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
-                if line.strip():
+                # a line that starts with a non-space is not blank: no stripped copy to make
+                if line[0] not in _ASCII_SPACES or line.strip():
                     yield f"{path}:{number}", line
 
 
