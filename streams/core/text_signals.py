@@ -283,7 +283,7 @@ _FREQUENT_FIRST = (
 _FREQUENT_RANK = {ch: rank for rank, ch in enumerate(_FREQUENT_FIRST)}
 
 
-def _trie_regex(terms: list[str]) -> str:
+def _trie_regex(terms: list[str], group_size: int = 64) -> str:
     """One regex for many literals, factored as a trie so each position costs one branch per
     character instead of one per term; greedy, so the longest term at a position wins.
 
@@ -313,7 +313,23 @@ def _trie_regex(terms: list[str]) -> str:
     for ch in first_level:
         guard = "(?<![a-z0-9].)" if _is_word_char(ch) else ""
         alternatives.append(re.escape(ch) + guard + build(root[ch], ch))
-    return "|".join(alternatives)
+    if len(alternatives) <= group_size:
+        return "|".join(alternatives)
+    # Hundreds of first characters (the CJK trie): the engine would try them one by one at
+    # every position that starts a term. In groups of group_size, each behind a look-ahead
+    # for its first characters, a position tries one look-ahead per group and then one
+    # group. Each alternative starts with its own first character, so at most one of them
+    # can match at a position, wherever it is listed: the matches are the same. The outer
+    # look-ahead lets positions that start no term fail at once.
+    groups = []
+    for index in range(0, len(alternatives), group_size):
+        chars = first_level[index:index + group_size]
+        groups.append(f"(?={_char_class(chars)})(?:{'|'.join(alternatives[index:index + group_size])})")
+    return f"(?={_char_class(first_level)})(?:{'|'.join(groups)})"
+
+
+def _char_class(chars: list[str]) -> str:
+    return "[" + "".join(re.escape(ch) for ch in chars) + "]"
 
 
 def _string_list(value: Any, key: str) -> list[str]:
