@@ -320,7 +320,9 @@ def _plainly_valid_mini_program_event(d: Any) -> bool:
 
 def _plain_mini_program_fields(d: Any) -> tuple[Any, ...] | None:
     """The fields of a plainly valid mini-program event (see above) in the order of
-    :class:`MiniProgramEvent`, times still as text; None if not plainly valid."""
+    :class:`MiniProgramEvent`, times already parsed; None if not plainly valid (here that
+    includes a time with a fraction of a second, a lower-case "z" or a day that does not
+    exist: the validator and the builder decide those)."""
     if type(d) is not dict:
         return None
     get = d.get
@@ -333,14 +335,14 @@ def _plain_mini_program_fields(d: Any) -> tuple[Any, ...] | None:
     kind = get("type")
     if type(kind) is not str or kind not in _MP_TYPES:
         return None
-    occurred_at = get("occurred_at")
-    if type(occurred_at) is not str or len(occurred_at) > 40 or not _RFC3339_SHAPE.match(occurred_at):
+    occurred_at = _plain_time(get("occurred_at"))
+    if occurred_at is None:
         return None
     acquired_at = get("acquired_at")
-    if acquired_at is not None and (
-        type(acquired_at) is not str or len(acquired_at) > 40 or not _RFC3339_SHAPE.match(acquired_at)
-    ):
-        return None
+    if acquired_at is not None:
+        acquired_at = _plain_time(acquired_at)
+        if acquired_at is None:
+            return None
     counterparty, item, collection = get("counterparty_id"), get("item_id"), get("collection_id")
     for value in (counterparty, item, collection):  # optional ids: strings <= 128, or null
         if value is not None and (type(value) is not str or len(value) > 128):
@@ -361,9 +363,8 @@ def _plain_mini_program_event(topic: str, fields: tuple[Any, ...]) -> MiniProgra
     (event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
      currency, acquired_at) = fields
     return new_mini_program_event(
-        event_id, app_id, owner, _time_of(topic, "occurred_at", occurred_at), kind, user, counterparty, item,
-        collection, price, issue_price, currency or "CNY",
-        None if acquired_at is None else _time_of(topic, "acquired_at", acquired_at),
+        event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
+        currency or "CNY", acquired_at,
     )
 
 
@@ -386,6 +387,38 @@ def _time_of(topic: str, field: str, value: str) -> float:
         raise DecodeError("bad_time", f"{topic}: data.{field} is not a valid time") from None
 
 
+# date, hour and offset -> epoch seconds of that hour's start, only for keys of texts that
+# matched the RFC 3339 shape (see _plain_time)
+_SHAPED_HOUR_STARTS: dict[str, int] = {}
+
+
+def _plain_time(value: Any) -> float | None:
+    """A whole-second time ("...T08:15:23+08:00" or "...T08:15:23Z") that certainly has the
+    RFC 3339 shape and exists, as :func:`parse_time` gives it; None when not certain.
+
+    The first text of each date, hour and offset is matched against the shape and parsed;
+    a later text with the same date, hour and offset, a colon and valid minutes and seconds
+    has the shape as well (every other character of the shape is in those parts), and its
+    time is the hour's start plus its minutes and seconds (see _whole_second_time).
+    """
+    parts = _hour_and_rest(value) if type(value) is str else None
+    if parts is None:
+        return None
+    key, within_hour = parts
+    start = _SHAPED_HOUR_STARTS.get(key)
+    if start is not None:
+        return float(start + within_hour)
+    if not _RFC3339_SHAPE.match(value):
+        return None
+    seconds = _whole_second_time(value)
+    if seconds is None:
+        return None
+    if len(_SHAPED_HOUR_STARTS) >= _MAX_HOUR_STARTS:
+        _SHAPED_HOUR_STARTS.clear()
+    _SHAPED_HOUR_STARTS[key] = int(seconds) - within_hour
+    return seconds
+
+
 # "00:00".."59:59" -> its seconds: minutes and seconds of a time, exactly as RFC 3339 writes them
 _MINUTES_SECONDS = {f"{m:02d}:{s:02d}": 60 * m + s for m in range(60) for s in range(60)}
 # date, hour and offset (e.g. "2022-03-20T08+08:00") -> epoch seconds of that hour's start
@@ -393,14 +426,9 @@ _HOUR_STARTS: dict[str, int] = {}
 _MAX_HOUR_STARTS = 100_000
 
 
-def _whole_second_time(value: str) -> float | None:
-    """:func:`parse_time` of a time without a fraction of a second ("...T08:15:23+08:00"
-    or "...T08:15:23Z"), from a cache of hour starts; None when it cannot tell (any other
-    shape, an hour it cannot parse), and parse_time decides.
-
-    Exactly parse_time's float: that is ``datetime.timestamp()``, a whole number of
-    seconds here, and the hour's start plus minutes and seconds is the same whole number.
-    """
+def _hour_and_rest(value: str) -> tuple[str, int] | None:
+    """(date, hour and offset; seconds into the hour) of a whole-second time text
+    ("2022-03-20T08:15:23+08:00" -> ("2022-03-20T08+08:00", 923)); None for any other shape."""
     length = len(value)
     if length == 25:
         if value[19] not in "+-" or value[22] != ":":
@@ -412,7 +440,21 @@ def _whole_second_time(value: str) -> float | None:
     within_hour = _MINUTES_SECONDS.get(value[14:19])
     if within_hour is None:
         return None
-    key = value[:13] + value[19:]
+    return value[:13] + value[19:], within_hour
+
+
+def _whole_second_time(value: str) -> float | None:
+    """:func:`parse_time` of a time without a fraction of a second ("...T08:15:23+08:00"
+    or "...T08:15:23Z"), from a cache of hour starts; None when it cannot tell (any other
+    shape, an hour it cannot parse), and parse_time decides.
+
+    Exactly parse_time's float: that is ``datetime.timestamp()``, a whole number of
+    seconds here, and the hour's start plus minutes and seconds is the same whole number.
+    """
+    parts = _hour_and_rest(value)
+    if parts is None:
+        return None
+    key, within_hour = parts
     start = _HOUR_STARTS.get(key)
     if start is None:
         try:

@@ -4,6 +4,7 @@ and nothing but an input event or a DecodeError ever comes out."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -614,9 +615,21 @@ def test_whole_second_time_is_parse_time_or_declines(value: str) -> None:
         lambda o: f"{o[0]}{o[1]:02d}:{o[2]:02d}")),
 )
 def test_whole_second_time_matches_parse_time(y, mo, d, sep, h, mi, s, offset) -> None:
-    from streams.decode import _whole_second_time
+    from streams.decode import RFC3339_DATE_TIME, _plain_time, _whole_second_time
 
     value = f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}{offset}"
     for _ in range(2):  # the second call reads the cached hour start
         fast = _whole_second_time(value)
         assert fast is None or repr(fast) == repr(_parse_or_error(value))
+        # the plain check's time: only for texts of the schema's shape that parse
+        plain = _plain_time(value)
+        assert plain is None or (re.match(RFC3339_DATE_TIME, value) and repr(plain) == repr(_parse_or_error(value)))
+
+
+@pytest.mark.parametrize("value", _TIME_EDGES + ["2022-W01-1T08:15:23+08:00", "2022-03-20T08:15:23z", "x" * 25, 5])
+def test_plain_time_is_the_schema_and_parse_time_or_declines(value: Any) -> None:
+    from streams.decode import RFC3339_DATE_TIME, _plain_time
+
+    for _ in range(2):
+        plain = _plain_time(value)
+        assert plain is None or (re.match(RFC3339_DATE_TIME, value) and repr(plain) == repr(_parse_or_error(value)))
