@@ -27,7 +27,7 @@ from streams.core.actions import (
     make_action_id,
 )
 from streams.core.behaviour import BehaviourParams, behaviour_hits
-from streams.core.counters import BUCKET_S, SignalCounters, bucket_of
+from streams.core.counters import BUCKET_S, SignalCounters
 from streams.core.events import (
     WITHDRAWAL_REQUESTED,
     Appeal,
@@ -222,7 +222,7 @@ class Detector:
     def _expire(self, state: SubjectState) -> None:
         horizon = state.clock - self._window_s
         counters = state.counters
-        if bucket_of(horizon) > counters._expired_below:  # else nothing can expire (see expire)
+        if int(horizon // BUCKET_S) > counters._expired_below:  # else nothing can expire (bucket_of, inlined)
             counters.expire(horizon)
         for oldest in state.recent_ids.seen.values():  # a peek: usually nothing is that old
             if oldest < horizon:
@@ -361,8 +361,8 @@ class Detector:
         would find nothing to decide: the same weighted sums, added up in any order, compared
         with the thresholds on the sum side with a margin (see :func:`_sum_certainly_below`).
         False means "not certain"; the exact test decides."""
-        first = bucket_of(start)
-        if not (counters._floor >= first and counters._ceiling <= bucket_of(end)):
+        first = int(start // BUCKET_S)  # bucket_of, inlined (this runs for most events)
+        if not (counters._floor >= first and counters._ceiling <= int(end // BUCKET_S)):
             counts, ratio, editorial = self._window(counters, start, end)
             return self._sums_certainly_below(counts.items(), None, first, ratio, editorial, has_case)
         # the usual window: every count is its code's total minus the start hour (as in

@@ -169,6 +169,9 @@ def _replay(
             by_account[event.subject_account] = [(position, event)]
         else:
             events.append((position, event))
+    latest = decoded[-1][0] if decoded else None
+    decoded_count = len(decoded)
+    del decoded  # each account's events are freed right after they ran, while still in cache
     states = result.states
     process = detector.process
     caused: list[tuple[int, list[str], list[dict[str, Any]]]] = []  # (place, hits, actions)
@@ -182,6 +185,7 @@ def _replay(
             elif outcome.hits or outcome.actions:
                 caused.append((position, outcome.hits, outcome.actions))
         states[account] = state
+        events.clear()
     caused.sort(key=itemgetter(0))
     hits: list[str] = []  # counted once: the same counts, in the same first-seen order
     for _, event_hits, actions in caused:
@@ -189,10 +193,10 @@ def _replay(
         if actions:
             result.actions.extend(stamp(action, format_time(wall_clock())) for action in actions)
     result.duplicates = duplicates
-    result.valid = len(decoded) - duplicates
+    result.valid = decoded_count - duplicates
     result.hits.update(hits)
     if until == "end":
-        until = decoded[-1][0] if decoded else None
+        until = latest
     if until is not None:
         for account in sorted(states):
             state, outcome = detector.process(states[account], Tick(account, until))
