@@ -376,59 +376,38 @@ def _time(topic: str, document: dict, field: str) -> float:
 
 
 def _time_of(topic: str, field: str, value: str) -> float:
-    if value[-1] == "z":  # RFC 3339 allows a lower-case "z"; fromisoformat does not
-        value = value[:-1] + "Z"
-    seconds = _whole_second_time(value)
+    seconds = _plain_time(value)  # the usual time: exact, from a cache of hour starts
     if seconds is not None:
         return seconds
+    if value[-1] == "z":  # RFC 3339 allows a lower-case "z"; fromisoformat does not
+        value = value[:-1] + "Z"
     try:
         return parse_time(value)
     except (ValueError, OverflowError):
         raise DecodeError("bad_time", f"{topic}: data.{field} is not a valid time") from None
 
 
-# date, hour and offset -> epoch seconds of that hour's start, only for keys of texts that
-# matched the RFC 3339 shape (see _plain_time)
-_SHAPED_HOUR_STARTS: dict[str, int] = {}
-
-
-def _plain_time(value: Any) -> float | None:
-    """A whole-second time ("...T08:15:23+08:00" or "...T08:15:23Z") that certainly has the
-    RFC 3339 shape and exists, as :func:`parse_time` gives it; None when not certain.
-
-    The first text of each date, hour and offset is matched against the shape and parsed;
-    a later text with the same date, hour and offset, a colon and valid minutes and seconds
-    has the shape as well (every other character of the shape is in those parts), and its
-    time is the hour's start plus its minutes and seconds (see _whole_second_time).
-    """
-    parts = _hour_and_rest(value) if type(value) is str else None
-    if parts is None:
-        return None
-    key, within_hour = parts
-    start = _SHAPED_HOUR_STARTS.get(key)
-    if start is not None:
-        return float(start + within_hour)
-    if not _RFC3339_SHAPE.match(value):
-        return None
-    seconds = _whole_second_time(value)
-    if seconds is None:
-        return None
-    if len(_SHAPED_HOUR_STARTS) >= _MAX_HOUR_STARTS:
-        _SHAPED_HOUR_STARTS.clear()
-    _SHAPED_HOUR_STARTS[key] = int(seconds) - within_hour
-    return seconds
-
-
 # "00:00".."59:59" -> its seconds: minutes and seconds of a time, exactly as RFC 3339 writes them
 _MINUTES_SECONDS = {f"{m:02d}:{s:02d}": 60 * m + s for m in range(60) for s in range(60)}
-# date, hour and offset (e.g. "2022-03-20T08+08:00") -> epoch seconds of that hour's start
+# date, hour and offset (e.g. "2022-03-20T08+08:00") -> epoch seconds of that hour's start,
+# only for keys of texts that matched the RFC 3339 shape (see _plain_time)
 _HOUR_STARTS: dict[str, int] = {}
 _MAX_HOUR_STARTS = 100_000
 
 
-def _hour_and_rest(value: str) -> tuple[str, int] | None:
-    """(date, hour and offset; seconds into the hour) of a whole-second time text
-    ("2022-03-20T08:15:23+08:00" -> ("2022-03-20T08+08:00", 923)); None for any other shape."""
+def _plain_time(value: Any) -> float | None:
+    """A whole-second time ("...T08:15:23+08:00" or "...T08:15:23Z") that certainly has the
+    RFC 3339 shape and exists, as :func:`parse_time` gives it; None when not certain (any
+    other text: the caller checks and parses it in full).
+
+    The first text of each date, hour and offset is matched against the shape and its hour
+    is parsed; a later text with the same date, hour and offset, a colon and valid minutes
+    and seconds has the shape as well (every other character of the shape is in those
+    parts). The time is exactly parse_time's float: that is ``datetime.timestamp()``, a whole
+    number of seconds here, and the hour's start plus minutes and seconds is that number.
+    """
+    if type(value) is not str:
+        return None
     length = len(value)
     if length == 25:
         if value[19] not in "+-" or value[22] != ":":
@@ -440,23 +419,11 @@ def _hour_and_rest(value: str) -> tuple[str, int] | None:
     within_hour = _MINUTES_SECONDS.get(value[14:19])
     if within_hour is None:
         return None
-    return value[:13] + value[19:], within_hour
-
-
-def _whole_second_time(value: str) -> float | None:
-    """:func:`parse_time` of a time without a fraction of a second ("...T08:15:23+08:00"
-    or "...T08:15:23Z"), from a cache of hour starts; None when it cannot tell (any other
-    shape, an hour it cannot parse), and parse_time decides.
-
-    Exactly parse_time's float: that is ``datetime.timestamp()``, a whole number of
-    seconds here, and the hour's start plus minutes and seconds is the same whole number.
-    """
-    parts = _hour_and_rest(value)
-    if parts is None:
-        return None
-    key, within_hour = parts
+    key = value[:13] + value[19:]
     start = _HOUR_STARTS.get(key)
     if start is None:
+        if not _RFC3339_SHAPE.match(value):
+            return None
         try:
             hour_start = parse_time(value[:13] + ":00:00" + value[19:])
         except (ValueError, OverflowError):

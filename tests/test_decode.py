@@ -581,7 +581,7 @@ def test_mini_program_fast_check_passes_the_plain_examples() -> None:
         assert not _plainly_valid_mini_program_event(orjson.loads(path.read_bytes())), path.name
 
 
-# --- the cached whole-second time parser must be parse_time exactly ---------------------
+# --- the cached whole-second time parser must be the schema's shape and parse_time exactly ---------------------
 
 _TIME_EDGES = [
     "2022-03-20T08:15:23+08:00", "2022-03-20T08:15:23Z", "2022-03-20t08:15:23Z", "2022-03-20 08:15:23-05:30",
@@ -600,10 +600,10 @@ def _parse_or_error(value: str) -> Any:
 
 
 @pytest.mark.parametrize("value", _TIME_EDGES)
-def test_whole_second_time_is_parse_time_or_declines(value: str) -> None:
-    from streams.decode import _whole_second_time
+def test_plain_time_is_parse_time_or_declines(value: str) -> None:
+    from streams.decode import _plain_time
 
-    fast = _whole_second_time(value)
+    fast = _plain_time(value)
     assert fast is None or (repr(fast) == repr(_parse_or_error(value)))
 
 
@@ -614,14 +614,12 @@ def test_whole_second_time_is_parse_time_or_declines(value: str) -> None:
     st.one_of(st.just("Z"), st.tuples(st.sampled_from("+-"), st.integers(0, 24), st.integers(0, 60)).map(
         lambda o: f"{o[0]}{o[1]:02d}:{o[2]:02d}")),
 )
-def test_whole_second_time_matches_parse_time(y, mo, d, sep, h, mi, s, offset) -> None:
-    from streams.decode import RFC3339_DATE_TIME, _plain_time, _whole_second_time
+def test_plain_time_matches_the_schema_and_parse_time(y, mo, d, sep, h, mi, s, offset) -> None:
+    from streams.decode import RFC3339_DATE_TIME, _plain_time
 
     value = f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}{offset}"
     for _ in range(2):  # the second call reads the cached hour start
-        fast = _whole_second_time(value)
-        assert fast is None or repr(fast) == repr(_parse_or_error(value))
-        # the plain check's time: only for texts of the schema's shape that parse
+        # only for texts of the schema's shape that parse
         plain = _plain_time(value)
         assert plain is None or (re.match(RFC3339_DATE_TIME, value) and repr(plain) == repr(_parse_or_error(value)))
 
