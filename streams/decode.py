@@ -172,7 +172,7 @@ def _decode(topic: str, document_of: Callable[[], dict] | None, document: Any = 
         if topic == MINIPROGRAM_EVENTS:  # most of the traffic: one pass checks and builds
             fields = _plain_mini_program_fields(document)
             if fields is not None:
-                return _plain_mini_program_event(topic, fields)
+                return _plain_mini_program_event(fields)
         _validate(topic, document)
         return builder(topic, document)
     except DecodeError:
@@ -311,6 +311,20 @@ def _validate(topic: str, document: Any) -> None:
 # anything it does not pass goes to the full validator, which decides and names the error.
 _MP_MAX_PRICE = 1_000_000_000_000_000
 _MP_TYPES = frozenset(_load_schema_cached(MINIPROGRAM_EVENTS)["properties"]["type"]["enum"])
+_MP_MEMBERS = frozenset(_load_schema_cached(MINIPROGRAM_EVENTS)["properties"])
+
+
+def plain_mini_program_event(source: bytes, document: Any, limits: DecodeLimits) -> MiniProgramEvent | None:
+    """``decode_document("miniprogram.events.v1", document, None, limits)`` for the usual
+    message, else None (then decode it that way): ``document`` was parsed out of ``source``,
+    is plainly valid and has no members but the schema's, so every member is a scalar and
+    its text, re-encoded, is certainly within the limits (see certainly_within_limits)."""
+    if len(source) * _MAX_REENCODED_GROWTH > limits.max_bytes or limits.max_depth < 1:
+        return None
+    fields = _plain_mini_program_fields(document)
+    if fields is None or not document.keys() <= _MP_MEMBERS:
+        return None
+    return _plain_mini_program_event(fields)
 
 
 def _plainly_valid_mini_program_event(d: Any) -> bool:
@@ -358,7 +372,7 @@ def _plain_mini_program_fields(d: Any) -> tuple[Any, ...] | None:
             currency, acquired_at)
 
 
-def _plain_mini_program_event(topic: str, fields: tuple[Any, ...]) -> MiniProgramEvent:
+def _plain_mini_program_event(fields: tuple[Any, ...]) -> MiniProgramEvent:
     """:func:`_build_miniprogram_event` of a plainly valid document, from its fields."""
     (event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
      currency, acquired_at) = fields

@@ -631,3 +631,27 @@ def test_plain_time_is_the_schema_and_parse_time_or_declines(value: Any) -> None
     for _ in range(2):
         plain = _plain_time(value)
         assert plain is None or (re.match(RFC3339_DATE_TIME, value) and repr(plain) == repr(_parse_or_error(value)))
+
+
+def test_plain_mini_program_event_is_decode_document_or_declines() -> None:
+    """Replay's shortcut for the usual mini-program message: the same event as the full
+    decoder, or None (then replay takes the full path)."""
+    from streams.decode import decode_document, plain_mini_program_event
+
+    topic = "miniprogram.events.v1"
+    documents = [
+        make_mini_program_event(),
+        make_mini_program_event(currency=None, acquired_at="2022-03-30T20:00:00Z"),
+        make_mini_program_event(price_cents=100.0),  # integral float: not plain, the schema takes it
+        make_mini_program_event(occurred_at="2022-03-30T20:00:00.5+08:00"),  # fraction: full path
+        {**make_mini_program_event(), "extra": {"nested": [1, 2]}},  # unknown nested member
+        {**make_mini_program_event(), "note": "flat extra"},
+    ]
+    for document in documents:
+        source = orjson.dumps({"topic": topic, "value": document})
+        for limits in (DecodeLimits(), DecodeLimits(max_depth=1), DecodeLimits(max_bytes=len(source))):
+            fast = plain_mini_program_event(source, document, limits)
+            if fast is not None:
+                assert fast == decode_document(topic, document, orjson.dumps(document), limits)
+    assert plain_mini_program_event(orjson.dumps(documents[0]), documents[0], DecodeLimits()) is not None
+    assert plain_mini_program_event(orjson.dumps(documents[4]), documents[4], DecodeLimits()) is None

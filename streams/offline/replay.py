@@ -26,7 +26,15 @@ from streams.core.events import InputEvent, Post, Tick
 from streams.core.policy import Policy
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
-from streams.decode import DecodeError, DecodeLimits, certainly_within_limits, decode_document, decode_input
+from streams.decode import (
+    DecodeError,
+    DecodeLimits,
+    certainly_within_limits,
+    decode_document,
+    decode_input,
+    plain_mini_program_event,
+)
+from streams.topics import MINI_PROGRAM_EVENTS as MINIPROGRAM_EVENTS
 from streams.intake import check_event_time
 
 
@@ -77,6 +85,10 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits) -> tuple[str, InputE
     topic = record["topic"]
     value = record["value"]
     if isinstance(value, dict):  # the usual case: the message is already parsed
+        if topic == MINIPROGRAM_EVENTS:  # most messages: plainly valid, checked and built in one go
+            event = plain_mini_program_event(raw, value, limits)
+            if event is not None:
+                return topic, event
         encoded = None if certainly_within_limits(raw, limits, value) else orjson.dumps(value)
         return topic, decode_document(topic, value, encoded, limits)
     raw_value = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
