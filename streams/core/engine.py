@@ -126,8 +126,8 @@ class Detector:
         if state is None:
             state = SubjectState(account_id=event.subject_account)
         outcome = Outcome()
-        at = event.event_time
         kind = type(event)
+        at = event.occurred_at if kind is MiniProgramEvent else event.event_time  # most events: no property
         if kind is not Tick:
             if not state.recent_ids.check_and_add(event.event_id, at, self._max_recent_ids):
                 outcome.duplicate = True

@@ -22,7 +22,7 @@ import orjson
 
 from streams.core.actions import stamp
 from streams.core.engine import Detector
-from streams.core.events import InputEvent, Post, Tick
+from streams.core.events import InputEvent, MiniProgramEvent, Post, Tick
 from streams.core.policy import Policy
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
@@ -149,7 +149,7 @@ def _replay(
 ) -> ReplayResult:
     detector = detector or Detector(policy)
     result = ReplayResult()
-    decoded: list[tuple[float, InputEvent]] = []
+    decoded: list[tuple[float, str, InputEvent]] = []
     now = wall_clock()
     latest_allowed = now + max_future_skew_s  # check_event_time's test, run for the rare failure only
     account_names = result.account_names
@@ -157,7 +157,10 @@ def _replay(
     for index, (where, raw) in enumerate(lines):
         try:
             topic, event = decode_recording_line(raw, limits)
-            at = event.event_time
+            if type(event) is MiniProgramEvent:  # most events: plain attributes, not properties
+                at, account = event.occurred_at, event.owner_account_id
+            else:
+                at, account = event.event_time, event.subject_account
             if at > latest_allowed:
                 check_event_time(event, now, max_future_skew_s)
         except DecodeError as exc:
@@ -165,7 +168,7 @@ def _replay(
             continue
         if type(event) is Post and event.account_name:
             account_names[event.account_id] = event.account_name
-        decoded.append((at, event))
+        decoded.append((at, account, event))
     result.messages = index + 1
     decoded.sort(key=itemgetter(0))  # stable: ties stay in recording order
 
@@ -175,10 +178,10 @@ def _replay(
     # is kept with its place in the time order and put back in that order at the end, so
     # actions, hit counts and states come out exactly as from one pass in time order.
     by_account: dict[str, list[tuple[int, InputEvent]]] = {}
-    for position, (_, event) in enumerate(decoded):
-        events = by_account.get(event.subject_account)
+    for position, (_, account, event) in enumerate(decoded):
+        events = by_account.get(account)
         if events is None:
-            by_account[event.subject_account] = [(position, event)]
+            by_account[account] = [(position, event)]
         else:
             events.append((position, event))
     latest = decoded[-1][0] if decoded else None
