@@ -170,9 +170,9 @@ def _decode(topic: str, document_of: Callable[[], dict] | None, document: Any = 
         if document_of is not None:
             document = document_of()
         if topic == MINIPROGRAM_EVENTS:  # most of the traffic: one pass checks and builds
-            fields = _plain_mini_program_fields(document)
-            if fields is not None:
-                return _plain_mini_program_event(fields)
+            event = _plain_mini_program_event(document)
+            if event is not None:
+                return event
         _validate(topic, document)
         return builder(topic, document)
     except DecodeError:
@@ -321,20 +321,20 @@ def plain_mini_program_event(source: bytes, document: Any, limits: DecodeLimits)
     its text, re-encoded, is certainly within the limits (see certainly_within_limits)."""
     if len(source) * _MAX_REENCODED_GROWTH > limits.max_bytes or limits.max_depth < 1:
         return None
-    fields = _plain_mini_program_fields(document)
-    if fields is None or not document.keys() <= _MP_MEMBERS:
+    event = _plain_mini_program_event(document)
+    if event is None or not document.keys() <= _MP_MEMBERS:
         return None
-    return _plain_mini_program_event(fields)
+    return event
 
 
 def _plainly_valid_mini_program_event(d: Any) -> bool:
     """True only for documents that miniprogram.events.v1 accepts (not for all of them)."""
-    return _plain_mini_program_fields(d) is not None
+    return _plain_mini_program_event(d) is not None
 
 
-def _plain_mini_program_fields(d: Any) -> tuple[Any, ...] | None:
-    """The fields of a plainly valid mini-program event (see above) in the order of
-    :class:`MiniProgramEvent`, times already parsed; None if not plainly valid (here that
+def _plain_mini_program_event(d: Any) -> MiniProgramEvent | None:
+    """The event of a plainly valid mini-program document (see above), as
+    :func:`_build_miniprogram_event` builds it; None if not plainly valid (here that
     includes a time with a fraction of a second, a lower-case "z" or a day that does not
     exist: the validator and the builder decide those)."""
     if type(d) is not dict:
@@ -358,24 +358,21 @@ def _plain_mini_program_fields(d: Any) -> tuple[Any, ...] | None:
         if acquired_at is None:
             return None
     counterparty, item, collection = get("counterparty_id"), get("item_id"), get("collection_id")
-    for value in (counterparty, item, collection):  # optional ids: strings <= 128, or null
-        if value is not None and (type(value) is not str or len(value) > 128):
-            return None
+    if not (  # optional ids: strings <= 128, or null
+        (counterparty is None or (type(counterparty) is str and len(counterparty) <= 128))
+        and (item is None or (type(item) is str and len(item) <= 128))
+        and (collection is None or (type(collection) is str and len(collection) <= 128))
+    ):
+        return None
     price, issue_price = get("price_cents"), get("issue_price_cents")
-    for value in (price, issue_price):  # integers 0 - 10**15, or null
-        if value is not None and (type(value) is not int or not 0 <= value <= _MP_MAX_PRICE):
-            return None
+    if not (  # integers 0 - 10**15, or null
+        (price is None or (type(price) is int and 0 <= price <= _MP_MAX_PRICE))
+        and (issue_price is None or (type(issue_price) is int and 0 <= issue_price <= _MP_MAX_PRICE))
+    ):
+        return None
     currency = get("currency")
     if not (currency is None or (type(currency) is str and 0 < len(currency) <= 16)):
         return None
-    return (event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
-            currency, acquired_at)
-
-
-def _plain_mini_program_event(fields: tuple[Any, ...]) -> MiniProgramEvent:
-    """:func:`_build_miniprogram_event` of a plainly valid document, from its fields."""
-    (event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
-     currency, acquired_at) = fields
     return new_mini_program_event(
         event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
         currency or "CNY", acquired_at,
@@ -405,7 +402,7 @@ def _time_of(topic: str, field: str, value: str) -> float:
 _MINUTES_SECONDS = {f"{m:02d}:{s:02d}": 60 * m + s for m in range(60) for s in range(60)}
 # date, hour and offset (e.g. "2022-03-20T08+08:00") -> epoch seconds of that hour's start,
 # only for keys of texts that matched the RFC 3339 shape (see _plain_time)
-_HOUR_STARTS: dict[str, int] = {}
+_HOUR_STARTS: dict[str, float] = {}
 _MAX_HOUR_STARTS = 100_000
 
 
@@ -422,33 +419,33 @@ def _plain_time(value: Any) -> float | None:
     """
     if type(value) is not str:
         return None
+    within_hour = _MINUTES_SECONDS.get(value[14:19])
+    if within_hour is None or value[13] != ":":
+        return None
+    # a cached key came from a text of the shape, so it fixes every other character (and the
+    # length) of this one: the usual case ends here
+    key = value[:13] + value[19:]
+    start = _HOUR_STARTS.get(key)
+    if start is not None:
+        return start + within_hour  # a float plus an int: the exact whole number
     length = len(value)
     if length == 25:
         if value[19] not in "+-" or value[22] != ":":
             return None
     elif length != 20 or value[19] != "Z":
         return None
-    if value[13] != ":":
+    if not _RFC3339_SHAPE.match(value):
         return None
-    within_hour = _MINUTES_SECONDS.get(value[14:19])
-    if within_hour is None:
+    try:
+        hour_start = parse_time(value[:13] + ":00:00" + value[19:])
+    except (ValueError, OverflowError):
         return None
-    key = value[:13] + value[19:]
-    start = _HOUR_STARTS.get(key)
-    if start is None:
-        if not _RFC3339_SHAPE.match(value):
-            return None
-        try:
-            hour_start = parse_time(value[:13] + ":00:00" + value[19:])
-        except (ValueError, OverflowError):
-            return None
-        if hour_start != int(hour_start):
-            return None
-        start = int(hour_start)
-        if len(_HOUR_STARTS) >= _MAX_HOUR_STARTS:
-            _HOUR_STARTS.clear()
-        _HOUR_STARTS[key] = start
-    return float(start + within_hour)
+    if hour_start != int(hour_start):
+        return None
+    if len(_HOUR_STARTS) >= _MAX_HOUR_STARTS:
+        _HOUR_STARTS.clear()
+    _HOUR_STARTS[key] = hour_start
+    return hour_start + within_hour
 
 
 def _optional_time(topic: str, document: dict, field: str) -> float | None:
