@@ -170,7 +170,11 @@ def _decode(topic: str, document_of: Callable[[], dict] | None, document: Any = 
         if document_of is not None:
             document = document_of()
         if topic == MINIPROGRAM_EVENTS:  # most of the traffic: one pass checks and builds
-            event = _plain_mini_program_event(document)
+            event: InputEvent | None = _plain_mini_program_event(document)
+            if event is not None:
+                return event
+        elif topic == POSTS:
+            event = _plain_post(document)
             if event is not None:
                 return event
         _validate(topic, document)
@@ -376,6 +380,46 @@ def _plain_mini_program_event(d: Any) -> MiniProgramEvent | None:
     return new_mini_program_event(
         event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
         currency or "CNY", acquired_at,
+    )
+
+
+def _plain_post(d: Any) -> Post | None:
+    """The post of a plainly valid posts.v1 document, as :func:`_build_post` builds it; None
+    if not plainly valid (the validator and the builder decide). Like the mini-program check
+    it only ever passes documents the schema accepts (tests/test_decode.py pins the schema)."""
+    if type(d) is not dict:
+        return None
+    get = d.get
+    event_id, account_id, text = get("event_id"), get("account_id"), get("text")
+    if not (type(event_id) is str and type(account_id) is str and type(text) is str):
+        return None
+    if not (0 < len(event_id) <= 128 and 0 < len(account_id) <= 128 and len(text) <= 100_000):
+        return None
+    published_at = _plain_time(get("published_at"))
+    if published_at is None:
+        return None
+    account_name, title = get("account_name"), get("title")
+    if not (
+        (account_name is None or (type(account_name) is str and len(account_name) <= 256))
+        and (title is None or (type(title) is str and len(title) <= 1000))
+    ):
+        return None
+    links, mini_program_ids = get("links"), get("mini_program_ids")
+    if links is not None:
+        if type(links) is not list or len(links) > 100:
+            return None
+        for link in links:
+            if type(link) is not str or len(link) > 2048:
+                return None
+    if mini_program_ids is not None:
+        if type(mini_program_ids) is not list or len(mini_program_ids) > 50:
+            return None
+        for app_id in mini_program_ids:
+            if type(app_id) is not str or not 0 < len(app_id) <= 128:
+                return None
+    return Post(
+        event_id, account_id, published_at, text, title or "", account_name or "", tuple(links or ()),
+        tuple(mini_program_ids or ()),
     )
 
 

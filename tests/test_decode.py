@@ -655,3 +655,66 @@ def test_plain_mini_program_event_is_decode_document_or_declines() -> None:
                 assert fast == decode_document(topic, document, orjson.dumps(document), limits)
     assert plain_mini_program_event(orjson.dumps(documents[0]), documents[0], DecodeLimits()) is not None
     assert plain_mini_program_event(orjson.dumps(documents[4]), documents[4], DecodeLimits()) is None
+
+
+# --- the plain post check: only what posts.v1 accepts, built as the builder builds it --------------
+
+
+def test_post_fast_check_was_written_against_this_schema() -> None:
+    """decode._plain_post mirrors these rules: if the schema changes, revisit it."""
+    schema = load_schema("posts.v1")
+    rules = {name: {k: v for k, v in prop.items() if k != "description"} for name, prop in schema["properties"].items()}
+    assert rules == {
+        "event_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "account_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "account_name": {"type": ["string", "null"], "maxLength": 256},
+        "published_at": {"type": "string", "format": "date-time", "maxLength": 40},
+        "title": {"type": ["string", "null"], "maxLength": 1000},
+        "text": {"type": "string", "maxLength": 100000},
+        "links": {"type": ["array", "null"], "maxItems": 100, "items": {"type": "string", "maxLength": 2048}},
+        "mini_program_ids": {"type": ["array", "null"], "maxItems": 50,
+                             "items": {"type": "string", "minLength": 1, "maxLength": 128}},
+    }
+    assert sorted(schema["required"]) == sorted(["event_id", "account_id", "published_at", "text"])
+    assert set(schema) - {"$schema", "$id", "title", "description"} == {"type", "required", "properties", "additionalProperties"}
+    assert schema["type"] == "object" and schema["additionalProperties"] is True
+
+
+_post_field_values = (
+    json_values | time_like
+    | st.sampled_from(["", "x" * 128, "x" * 129, "x" * 256, "x" * 257, "x" * 1000, "x" * 1001, None, 5, True,
+                       [], ["https://a.example"], [""], ["x" * 2048], ["x" * 2049], [5], ["wx01"] * 50, ["wx01"] * 51,
+                       ["l"] * 100, ["l"] * 101, ("t",), "2022-03-30T21:15:42+08:00", "2022-03-30T21:15:42.5Z"])
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(["event_id", "account_id", "account_name", "published_at", "title", "text", "links",
+                         "mini_program_ids", "extra"]),
+        _post_field_values,
+        max_size=4,
+    ),
+    drop=st.sets(st.sampled_from(["event_id", "account_id", "published_at", "text", "title", "links"]), max_size=2),
+)
+def test_post_fast_check_only_passes_what_the_schema_accepts_and_builds_the_same(changes: dict, drop: set) -> None:
+    from streams.decode import _build_post, _plain_post
+
+    document = make_post(**changes)
+    for key in drop:
+        document.pop(key, None)
+    fast = _plain_post(document)
+    if fast is not None:
+        _validator("posts.v1")(document)  # raises if the schema disagrees
+        assert fast == _build_post("posts.v1", document)
+        assert [type(getattr(fast, f)) for f in ("links", "mini_program_ids")] == [tuple, tuple]
+
+
+def test_post_fast_check_passes_the_plain_examples() -> None:
+    from streams.decode import _plain_post
+
+    assert _plain_post(make_post()) is not None
+    assert _plain_post(make_post(title=None, links=None, account_name=None)) is not None
+    for path in sorted((schema_dir() / "examples" / "posts.v1" / "invalid").glob("*.json")):
+        assert _plain_post(orjson.loads(path.read_bytes())) is None, path.name
