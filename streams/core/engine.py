@@ -381,6 +381,8 @@ class Detector:
         ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
         if has_case:  # only the fraud score matters: look at the few fraud codes, not every code held
             held = [(code, buckets[code]) for code in self._fraud_codes if code in buckets]
+            if not held and ratio is None:
+                return self._fraud_sum_below > 0.0  # a fraud score of 0
             return self._sums_certainly_below(held, totals, first, ratio, editorial, has_case)
         return self._sums_certainly_below(buckets.items(), totals, first, ratio, editorial, has_case)
 
