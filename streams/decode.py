@@ -23,7 +23,7 @@ from typing import Any, Callable
 import fastjsonschema
 import orjson
 
-from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification
+from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification, new_mini_program_event
 from streams.core.timefmt import parse_time
 
 from streams.topics import ACTIONS, APPEALS, INPUT_TOPICS, POSTS, QUALIFICATIONS
@@ -150,21 +150,33 @@ def decode_document(
     knows the text is within the limits (see :func:`certainly_within_limits`).
     """
 
+    if encoded is None:  # replay's usual case: no closure to build
+        return _decode(topic, None, document)
+
     def checked() -> dict:
-        if encoded is not None:
-            _check_limits(topic, encoded, limits)
+        _check_limits(topic, encoded, limits)
         return document
 
     return _decode(topic, checked)
 
 
-def _decode(topic: str, document_of: Callable[[], dict]) -> InputEvent:
-    """The topic's builder over the validated document; every failure is a DecodeError."""
+def _decode(topic: str, document_of: Callable[[], dict] | None, document: Any = None) -> InputEvent:
+    """The topic's builder over the validated document (``document_of()``, else ``document``);
+    every failure is a DecodeError."""
     try:
         builder = _BUILDERS.get(topic)
         if builder is None:
             raise DecodeError("unknown_topic", f"{str(topic)[:80]!r} is not an input topic")
-        document = document_of()
+        if document_of is not None:
+            document = document_of()
+        if topic == MINIPROGRAM_EVENTS:  # most of the traffic: one pass checks and builds
+            event: InputEvent | None = _plain_mini_program_event(document)
+            if event is not None:
+                return event
+        elif topic == POSTS:
+            event = _plain_post(document)
+            if event is not None:
+                return event
         _validate(topic, document)
         return builder(topic, document)
     except DecodeError:
@@ -225,17 +237,23 @@ def _parse(topic: str, raw: Any, limits: DecodeLimits) -> dict:
 _MAX_REENCODED_GROWTH = 8
 
 
-def certainly_within_limits(source: bytes, limits: DecodeLimits) -> bool:
+def certainly_within_limits(source: bytes, limits: DecodeLimits, value: Any = None) -> bool:
     """True if every JSON value parsed out of ``source`` passes the size and depth limits
     once re-encoded with ``orjson.dumps``, so replay need not re-encode it to check.
+    ``value``, if given, is the value in question (parsed out of ``source``).
 
-    Depth: every structural bracket of the value appears literally in ``source``.
+    Depth: every structural bracket of the value appears literally in ``source``; an object
+    whose members are all scalars (most messages) has depth 1 without counting brackets.
     False means "not certain": check the re-encoded text.
     """
-    return (
-        len(source) * _MAX_REENCODED_GROWTH <= limits.max_bytes
-        and source.count(b"{") + source.count(b"[") <= limits.max_depth
-    )
+    if len(source) * _MAX_REENCODED_GROWTH > limits.max_bytes:
+        return False
+    if type(value) is dict and _SCALAR_TYPES.issuperset(map(type, value.values())):
+        return limits.max_depth >= 1
+    return source.count(b"{") + source.count(b"[") <= limits.max_depth
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def _check_limits(topic: str, raw: bytes, limits: DecodeLimits) -> None:
@@ -282,8 +300,7 @@ def _json_kind(value: Any) -> str:
 
 
 def _validate(topic: str, document: Any) -> None:
-    if topic == MINIPROGRAM_EVENTS and _plainly_valid_mini_program_event(document):
-        return
+    """The topic's schema (mini-program events that are plainly valid never get here)."""
     try:
         _validator(topic)(document)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -296,55 +313,183 @@ def _validate(topic: str, document: Any) -> None:
 # generated validator. It mirrors miniprogram.events.v1 (tests/test_decode.py pins the schema
 # it was written against) and is stricter in places (an integral float price, a str subclass):
 # anything it does not pass goes to the full validator, which decides and names the error.
-_MP_IDS = ("event_id", "app_id", "owner_account_id", "user_id")  # string, 1-128 characters
-_MP_OPTIONAL_IDS = ("counterparty_id", "item_id", "collection_id")  # string <= 128, or null
-_MP_PRICES = ("price_cents", "issue_price_cents")  # integer 0 - 10**15, or null
 _MP_MAX_PRICE = 1_000_000_000_000_000
 _MP_TYPES = frozenset(_load_schema_cached(MINIPROGRAM_EVENTS)["properties"]["type"]["enum"])
+_MP_MEMBERS = frozenset(_load_schema_cached(MINIPROGRAM_EVENTS)["properties"])
+
+
+def plain_mini_program_event(source: bytes, document: Any, limits: DecodeLimits) -> MiniProgramEvent | None:
+    """``decode_document("miniprogram.events.v1", document, None, limits)`` for the usual
+    message, else None (then decode it that way): ``document`` was parsed out of ``source``,
+    is plainly valid and has no members but the schema's, so every member is a scalar and
+    its text, re-encoded, is certainly within the limits (see certainly_within_limits)."""
+    if len(source) * _MAX_REENCODED_GROWTH > limits.max_bytes or limits.max_depth < 1:
+        return None
+    event = _plain_mini_program_event(document)
+    if event is None or not document.keys() <= _MP_MEMBERS:
+        return None
+    return event
 
 
 def _plainly_valid_mini_program_event(d: Any) -> bool:
     """True only for documents that miniprogram.events.v1 accepts (not for all of them)."""
+    return _plain_mini_program_event(d) is not None
+
+
+def _plain_mini_program_event(d: Any) -> MiniProgramEvent | None:
+    """The event of a plainly valid mini-program document (see above), as
+    :func:`_build_miniprogram_event` builds it; None if not plainly valid (here that
+    includes a time with a fraction of a second, a lower-case "z" or a day that does not
+    exist: the validator and the builder decide those)."""
     if type(d) is not dict:
-        return False
-    for key in _MP_IDS:
-        value = d.get(key)
-        if type(value) is not str or not 0 < len(value) <= 128:
-            return False
-    kind = d.get("type")
+        return None
+    get = d.get
+    event_id, app_id, owner, user = get("event_id"), get("app_id"), get("owner_account_id"), get("user_id")
+    # ids: strings of 1-128 characters
+    if not (type(event_id) is str and type(app_id) is str and type(owner) is str and type(user) is str):
+        return None
+    if not (0 < len(event_id) <= 128 and 0 < len(app_id) <= 128 and 0 < len(owner) <= 128 and 0 < len(user) <= 128):
+        return None
+    kind = get("type")
     if type(kind) is not str or kind not in _MP_TYPES:
-        return False
-    occurred_at = d.get("occurred_at")
-    if type(occurred_at) is not str or len(occurred_at) > 40 or not _RFC3339_SHAPE.match(occurred_at):
-        return False
-    acquired_at = d.get("acquired_at")
-    if acquired_at is not None and (
-        type(acquired_at) is not str or len(acquired_at) > 40 or not _RFC3339_SHAPE.match(acquired_at)
+        return None
+    occurred_at = _plain_time(get("occurred_at"))
+    if occurred_at is None:
+        return None
+    acquired_at = get("acquired_at")
+    if acquired_at is not None:
+        acquired_at = _plain_time(acquired_at)
+        if acquired_at is None:
+            return None
+    counterparty, item, collection = get("counterparty_id"), get("item_id"), get("collection_id")
+    if not (  # optional ids: strings <= 128, or null
+        (counterparty is None or (type(counterparty) is str and len(counterparty) <= 128))
+        and (item is None or (type(item) is str and len(item) <= 128))
+        and (collection is None or (type(collection) is str and len(collection) <= 128))
     ):
-        return False
-    for key in _MP_OPTIONAL_IDS:
-        value = d.get(key)
-        if value is not None and (type(value) is not str or len(value) > 128):
-            return False
-    for key in _MP_PRICES:
-        value = d.get(key)
-        if value is not None and (type(value) is not int or not 0 <= value <= _MP_MAX_PRICE):
-            return False
-    currency = d.get("currency")
-    return currency is None or (type(currency) is str and 0 < len(currency) <= 16)
+        return None
+    price, issue_price = get("price_cents"), get("issue_price_cents")
+    if not (  # integers 0 - 10**15, or null
+        (price is None or (type(price) is int and 0 <= price <= _MP_MAX_PRICE))
+        and (issue_price is None or (type(issue_price) is int and 0 <= issue_price <= _MP_MAX_PRICE))
+    ):
+        return None
+    currency = get("currency")
+    if not (currency is None or (type(currency) is str and 0 < len(currency) <= 16)):
+        return None
+    return new_mini_program_event(
+        event_id, app_id, owner, occurred_at, kind, user, counterparty, item, collection, price, issue_price,
+        currency or "CNY", acquired_at,
+    )
+
+
+def _plain_post(d: Any) -> Post | None:
+    """The post of a plainly valid posts.v1 document, as :func:`_build_post` builds it; None
+    if not plainly valid (the validator and the builder decide). Like the mini-program check
+    it only ever passes documents the schema accepts (tests/test_decode.py pins the schema)."""
+    if type(d) is not dict:
+        return None
+    get = d.get
+    event_id, account_id, text = get("event_id"), get("account_id"), get("text")
+    if not (type(event_id) is str and type(account_id) is str and type(text) is str):
+        return None
+    if not (0 < len(event_id) <= 128 and 0 < len(account_id) <= 128 and len(text) <= 100_000):
+        return None
+    published_at = _plain_time(get("published_at"))
+    if published_at is None:
+        return None
+    account_name, title = get("account_name"), get("title")
+    if not (
+        (account_name is None or (type(account_name) is str and len(account_name) <= 256))
+        and (title is None or (type(title) is str and len(title) <= 1000))
+    ):
+        return None
+    links, mini_program_ids = get("links"), get("mini_program_ids")
+    if links is not None:
+        if type(links) is not list or len(links) > 100:
+            return None
+        for link in links:
+            if type(link) is not str or len(link) > 2048:
+                return None
+    if mini_program_ids is not None:
+        if type(mini_program_ids) is not list or len(mini_program_ids) > 50:
+            return None
+        for app_id in mini_program_ids:
+            if type(app_id) is not str or not 0 < len(app_id) <= 128:
+                return None
+    return Post(
+        event_id, account_id, published_at, text, title or "", account_name or "", tuple(links or ()),
+        tuple(mini_program_ids or ()),
+    )
 
 
 # --- building the core's dataclasses ----------------------------------------------------
 
 
 def _time(topic: str, document: dict, field: str) -> float:
-    value = document[field]
+    return _time_of(topic, field, document[field])
+
+
+def _time_of(topic: str, field: str, value: str) -> float:
+    seconds = _plain_time(value)  # the usual time: exact, from a cache of hour starts
+    if seconds is not None:
+        return seconds
     if value[-1] == "z":  # RFC 3339 allows a lower-case "z"; fromisoformat does not
         value = value[:-1] + "Z"
     try:
         return parse_time(value)
     except (ValueError, OverflowError):
         raise DecodeError("bad_time", f"{topic}: data.{field} is not a valid time") from None
+
+
+# "00:00".."59:59" -> its seconds: minutes and seconds of a time, exactly as RFC 3339 writes them
+_MINUTES_SECONDS = {f"{m:02d}:{s:02d}": 60 * m + s for m in range(60) for s in range(60)}
+# date, hour and offset (e.g. "2022-03-20T08+08:00") -> epoch seconds of that hour's start,
+# only for keys of texts that matched the RFC 3339 shape (see _plain_time)
+_HOUR_STARTS: dict[str, float] = {}
+_MAX_HOUR_STARTS = 100_000
+
+
+def _plain_time(value: Any) -> float | None:
+    """A whole-second time ("...T08:15:23+08:00" or "...T08:15:23Z") that certainly has the
+    RFC 3339 shape and exists, as :func:`parse_time` gives it; None when not certain (any
+    other text: the caller checks and parses it in full).
+
+    The first text of each date, hour and offset is matched against the shape and its hour
+    is parsed; a later text with the same date, hour and offset, a colon and valid minutes
+    and seconds has the shape as well (every other character of the shape is in those
+    parts). The time is exactly parse_time's float: that is ``datetime.timestamp()``, a whole
+    number of seconds here, and the hour's start plus minutes and seconds is that number.
+    """
+    if type(value) is not str:
+        return None
+    within_hour = _MINUTES_SECONDS.get(value[14:19])
+    if within_hour is None or value[13] != ":":
+        return None
+    # a cached key came from a text of the shape, so it fixes every other character (and the
+    # length) of this one: the usual case ends here
+    key = value[:13] + value[19:]
+    start = _HOUR_STARTS.get(key)
+    if start is not None:
+        return start + within_hour  # a float plus an int: the exact whole number
+    length = len(value)
+    if length == 25:
+        if value[19] not in "+-" or value[22] != ":":
+            return None
+    elif length != 20 or value[19] != "Z":
+        return None
+    if not _RFC3339_SHAPE.match(value):
+        return None
+    try:
+        hour_start = parse_time(value[:13] + ":00:00" + value[19:])
+    except (ValueError, OverflowError):
+        return None
+    if hour_start != int(hour_start):
+        return None
+    if len(_HOUR_STARTS) >= _MAX_HOUR_STARTS:
+        _HOUR_STARTS.clear()
+    _HOUR_STARTS[key] = hour_start
+    return hour_start + within_hour
 
 
 def _optional_time(topic: str, document: dict, field: str) -> float | None:
@@ -372,20 +517,23 @@ def _build_post(topic: str, d: dict) -> Post:
 
 
 def _build_miniprogram_event(topic: str, d: dict) -> MiniProgramEvent:
-    return MiniProgramEvent(
-        event_id=d["event_id"],
-        app_id=d["app_id"],
-        owner_account_id=d["owner_account_id"],
-        occurred_at=_time(topic, d, "occurred_at"),
-        type=d["type"],
-        user_id=d["user_id"],
-        counterparty_id=d.get("counterparty_id"),
-        item_id=d.get("item_id"),
-        collection_id=d.get("collection_id"),
-        price_cents=_optional_int(d.get("price_cents")),
-        issue_price_cents=_optional_int(d.get("issue_price_cents")),
-        currency=d.get("currency") or "CNY",
-        acquired_at=_optional_time(topic, d, "acquired_at"),
+    get = d.get
+    price = get("price_cents")
+    issue_price = get("issue_price_cents")
+    return MiniProgramEvent(  # positional (most of the traffic): in the field order of the class
+        d["event_id"],
+        d["app_id"],
+        d["owner_account_id"],
+        _time(topic, d, "occurred_at"),
+        d["type"],
+        d["user_id"],
+        get("counterparty_id"),
+        get("item_id"),
+        get("collection_id"),
+        None if price is None else int(price),
+        None if issue_price is None else int(issue_price),
+        get("currency") or "CNY",
+        None if get("acquired_at") is None else _time(topic, d, "acquired_at"),
     )
 
 

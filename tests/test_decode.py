@@ -4,6 +4,7 @@ and nothing but an input event or a DecodeError ever comes out."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -518,6 +519,10 @@ def test_certainly_within_limits_is_never_wrong(source: str, max_bytes: int, max
     if certainly_within_limits(raw, limits):
         assert len(encoded) <= max_bytes
         assert nesting_depth(encoded) <= max_depth
+    # with the parsed value (replay passes it): a flat object is depth 1 without counting
+    if certainly_within_limits(raw, limits, orjson.loads(raw)):
+        assert len(encoded) <= max_bytes
+        assert nesting_depth(encoded) <= max_depth
 
 
 def test_mini_program_fast_check_was_written_against_this_schema() -> None:
@@ -574,3 +579,142 @@ def test_mini_program_fast_check_passes_the_plain_examples() -> None:
     assert _plainly_valid_mini_program_event(make_mini_program_event(currency=None, acquired_at="2022-03-30T20:00:00Z"))
     for path in sorted((schema_dir() / "examples" / "miniprogram.events.v1" / "invalid").glob("*.json")):
         assert not _plainly_valid_mini_program_event(orjson.loads(path.read_bytes())), path.name
+
+
+# --- the cached whole-second time parser must be the schema's shape and parse_time exactly ---------------------
+
+_TIME_EDGES = [
+    "2022-03-20T08:15:23+08:00", "2022-03-20T08:15:23Z", "2022-03-20t08:15:23Z", "2022-03-20 08:15:23-05:30",
+    "2022-02-30T08:15:23Z", "2022-03-20T24:00:00Z", "2022-03-20T23:60:00Z", "2022-03-20T23:59:60Z",
+    "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2022-03-20T08:15:23+24:00",
+    "2022-03-20T08:15:2a+08:00", "2022-03-20T08:1\uff15:23+08:00", "2022-03-20T08:15:23.5+08:00",
+    "2022-03-20T08:15:23+0800", "1969-12-31T23:59:59Z",
+]
+
+
+def _parse_or_error(value: str) -> Any:
+    try:
+        return parse_time(value)
+    except (ValueError, OverflowError):
+        return "error"
+
+
+@pytest.mark.parametrize("value", _TIME_EDGES)
+def test_plain_time_is_parse_time_or_declines(value: str) -> None:
+    from streams.decode import _plain_time
+
+    fast = _plain_time(value)
+    assert fast is None or (repr(fast) == repr(_parse_or_error(value)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 9999), st.integers(0, 13), st.integers(0, 32), st.sampled_from("Tt "),
+    st.integers(0, 25), st.integers(0, 61), st.integers(0, 61),
+    st.one_of(st.just("Z"), st.tuples(st.sampled_from("+-"), st.integers(0, 24), st.integers(0, 60)).map(
+        lambda o: f"{o[0]}{o[1]:02d}:{o[2]:02d}")),
+)
+def test_plain_time_matches_the_schema_and_parse_time(y, mo, d, sep, h, mi, s, offset) -> None:
+    from streams.decode import RFC3339_DATE_TIME, _plain_time
+
+    value = f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}{offset}"
+    for _ in range(2):  # the second call reads the cached hour start
+        # only for texts of the schema's shape that parse
+        plain = _plain_time(value)
+        assert plain is None or (re.match(RFC3339_DATE_TIME, value) and repr(plain) == repr(_parse_or_error(value)))
+
+
+@pytest.mark.parametrize("value", _TIME_EDGES + ["2022-W01-1T08:15:23+08:00", "2022-03-20T08:15:23z", "x" * 25, 5])
+def test_plain_time_is_the_schema_and_parse_time_or_declines(value: Any) -> None:
+    from streams.decode import RFC3339_DATE_TIME, _plain_time
+
+    for _ in range(2):
+        plain = _plain_time(value)
+        assert plain is None or (re.match(RFC3339_DATE_TIME, value) and repr(plain) == repr(_parse_or_error(value)))
+
+
+def test_plain_mini_program_event_is_decode_document_or_declines() -> None:
+    """Replay's shortcut for the usual mini-program message: the same event as the full
+    decoder, or None (then replay takes the full path)."""
+    from streams.decode import decode_document, plain_mini_program_event
+
+    topic = "miniprogram.events.v1"
+    documents = [
+        make_mini_program_event(),
+        make_mini_program_event(currency=None, acquired_at="2022-03-30T20:00:00Z"),
+        make_mini_program_event(price_cents=100.0),  # integral float: not plain, the schema takes it
+        make_mini_program_event(occurred_at="2022-03-30T20:00:00.5+08:00"),  # fraction: full path
+        {**make_mini_program_event(), "extra": {"nested": [1, 2]}},  # unknown nested member
+        {**make_mini_program_event(), "note": "flat extra"},
+    ]
+    for document in documents:
+        source = orjson.dumps({"topic": topic, "value": document})
+        for limits in (DecodeLimits(), DecodeLimits(max_depth=1), DecodeLimits(max_bytes=len(source))):
+            fast = plain_mini_program_event(source, document, limits)
+            if fast is not None:
+                assert fast == decode_document(topic, document, orjson.dumps(document), limits)
+    assert plain_mini_program_event(orjson.dumps(documents[0]), documents[0], DecodeLimits()) is not None
+    assert plain_mini_program_event(orjson.dumps(documents[4]), documents[4], DecodeLimits()) is None
+
+
+# --- the plain post check: only what posts.v1 accepts, built as the builder builds it --------------
+
+
+def test_post_fast_check_was_written_against_this_schema() -> None:
+    """decode._plain_post mirrors these rules: if the schema changes, revisit it."""
+    schema = load_schema("posts.v1")
+    rules = {name: {k: v for k, v in prop.items() if k != "description"} for name, prop in schema["properties"].items()}
+    assert rules == {
+        "event_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "account_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "account_name": {"type": ["string", "null"], "maxLength": 256},
+        "published_at": {"type": "string", "format": "date-time", "maxLength": 40},
+        "title": {"type": ["string", "null"], "maxLength": 1000},
+        "text": {"type": "string", "maxLength": 100000},
+        "links": {"type": ["array", "null"], "maxItems": 100, "items": {"type": "string", "maxLength": 2048}},
+        "mini_program_ids": {"type": ["array", "null"], "maxItems": 50,
+                             "items": {"type": "string", "minLength": 1, "maxLength": 128}},
+    }
+    assert sorted(schema["required"]) == sorted(["event_id", "account_id", "published_at", "text"])
+    assert set(schema) - {"$schema", "$id", "title", "description"} == {"type", "required", "properties", "additionalProperties"}
+    assert schema["type"] == "object" and schema["additionalProperties"] is True
+
+
+_post_field_values = (
+    json_values | time_like
+    | st.sampled_from(["", "x" * 128, "x" * 129, "x" * 256, "x" * 257, "x" * 1000, "x" * 1001, None, 5, True,
+                       [], ["https://a.example"], [""], ["x" * 2048], ["x" * 2049], [5], ["wx01"] * 50, ["wx01"] * 51,
+                       ["l"] * 100, ["l"] * 101, ("t",), "2022-03-30T21:15:42+08:00", "2022-03-30T21:15:42.5Z"])
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(["event_id", "account_id", "account_name", "published_at", "title", "text", "links",
+                         "mini_program_ids", "extra"]),
+        _post_field_values,
+        max_size=4,
+    ),
+    drop=st.sets(st.sampled_from(["event_id", "account_id", "published_at", "text", "title", "links"]), max_size=2),
+)
+def test_post_fast_check_only_passes_what_the_schema_accepts_and_builds_the_same(changes: dict, drop: set) -> None:
+    from streams.decode import _build_post, _plain_post
+
+    document = make_post(**changes)
+    for key in drop:
+        document.pop(key, None)
+    fast = _plain_post(document)
+    if fast is not None:
+        _validator("posts.v1")(document)  # raises if the schema disagrees
+        assert fast == _build_post("posts.v1", document)
+        assert [type(getattr(fast, f)) for f in ("links", "mini_program_ids")] == [tuple, tuple]
+
+
+def test_post_fast_check_passes_the_plain_examples() -> None:
+    from streams.decode import _plain_post
+
+    assert _plain_post(make_post()) is not None
+    assert _plain_post(make_post(title=None, links=None, account_name=None)) is not None
+    for path in sorted((schema_dir() / "examples" / "posts.v1" / "invalid").glob("*.json")):
+        assert _plain_post(orjson.loads(path.read_bytes())) is None, path.name

@@ -198,7 +198,10 @@ class BehaviourMemory:
             self._remove_pending(event_id)
         while self.users:
             user, partners = next(iter(self.users.items()))
-            if partners and max(pair[0] for pair in partners.values()) >= cutoff:
+            # the latest pair is usually the newest: then no need to look at the others
+            if partners and (
+                next(reversed(partners.values()))[0] >= cutoff or max(pair[0] for pair in partners.values()) >= cutoff
+            ):
                 break
             del self.users[user]
 
@@ -221,10 +224,17 @@ def behaviour_signals(
 ) -> list[BehaviourHit]:
     """Update ``memory`` with ``event``; return its hits, each code at most once, in
     :data:`BEHAVIOUR_SIGNAL_CODES` order."""
+    return [BehaviourHit(code, evidence) for code, evidence in behaviour_hits(event, memory, params).items()]
+
+
+def behaviour_hits(
+    event: MiniProgramEvent, memory: BehaviourMemory, params: BehaviourParams
+) -> dict[str, tuple[str, ...]]:
+    """:func:`behaviour_signals` as ``{code: evidence}`` (in the same order), without a
+    :class:`BehaviourHit` per hit: the engine asks this for every mini-program event."""
     hits: dict[str, tuple[str, ...]] = {}
     this = event.event_id
     kind = event.type
-    at = event.occurred_at
 
     if kind == LISTING_CREATED:
         hits["secondary_listing"] = (this,)
@@ -234,17 +244,19 @@ def behaviour_signals(
         # counts and the failed/requested ratio are windowed by the engine's counters
         hits["withdrawal_failure"] = (this,)
 
-    if event.price_cents is not None and (event.currency or "").upper() in CRYPTO_CURRENCIES:
-        hits["crypto_settlement"] = (this,)
-
-    if (
-        kind in _PREMIUM_TYPES
-        and event.price_cents is not None
-        and event.issue_price_cents
-        and event.issue_price_cents > 0
-        and event.price_cents >= params.premium_ratio * event.issue_price_cents
-    ):
-        hits["price_premium"] = (this,)
+    price = event.price_cents
+    if price is not None:
+        currency = event.currency
+        if currency != "CNY" and (currency or "").upper() in CRYPTO_CURRENCIES:
+            hits["crypto_settlement"] = (this,)
+        issue_price = event.issue_price_cents
+        if (
+            kind in _PREMIUM_TYPES
+            and issue_price
+            and issue_price > 0
+            and price >= params.premium_ratio * issue_price
+        ):
+            hits["price_premium"] = (this,)
 
     if kind == TRANSFER_GIFT or kind == PAYMENT:
         _paid_transfer(event, memory, params, hits)
@@ -253,8 +265,8 @@ def behaviour_signals(
         _hand_change(event, memory, params, hits)
 
     if len(hits) <= 1:  # most events: nothing to order
-        return [BehaviourHit(code, evidence) for code, evidence in hits.items()]
-    return [BehaviourHit(code, hits[code]) for code in BEHAVIOUR_SIGNAL_CODES if code in hits]
+        return hits
+    return {code: hits[code] for code in BEHAVIOUR_SIGNAL_CODES if code in hits}
 
 
 # -- hand changes: lock-up, flips, multi-level circulation, wash cycles ----------------------

@@ -52,25 +52,19 @@ class SignalCounters:
         self._evidence_floor: float = math.inf
 
     def add(self, code: str, count: int, event_time: float, evidence: Iterable[str], max_evidence: int) -> None:
-        per_code = self.buckets.setdefault(code, {})
-        bucket = bucket_of(event_time)
-        held = per_code.get(bucket)
-        if held is not None:
-            per_code[bucket] = held + count
-        elif per_code and bucket < next(reversed(per_code)):
-            # a late event opened an earlier hour: keep the hours in order (expiry relies on it)
-            per_code[bucket] = count
-            self.buckets[code] = dict(sorted(per_code.items()))
+        bucket = int(event_time // BUCKET_S)  # bucket_of, inlined: this runs several times per event
+        per_code = self.buckets.get(code)
+        held = None if per_code is None else per_code.get(bucket)
+        if held is not None:  # the usual case: an hour already held, so floor and ceiling hold too
+            per_code[bucket] = held + count  # type: ignore[index]
+            self._totals[code] += count
         else:
-            per_code[bucket] = count
-        self._totals[code] = self._totals.get(code, 0) + count
-        if bucket < self._floor:
-            self._floor = bucket
-        if bucket > self._ceiling:
-            self._ceiling = bucket
+            self._add_hour(code, per_code, bucket, count)
         if not evidence:  # bookkeeping counts (requests, context) keep no evidence list
             return
-        kept = self.evidence.setdefault(code, [])
+        kept = self.evidence.get(code)
+        if kept is None:
+            kept = self.evidence[code] = []
         known = self._ids.get(code)
         if known is None:
             known = self._ids[code] = set(map(_EVENT_ID, kept))
@@ -85,6 +79,23 @@ class SignalCounters:
                     kept.append([event_time, event_id])
         while len(kept) > max_evidence:  # usually one: the list was full
             known.discard(kept.pop(0)[1])
+
+    def _add_hour(self, code: str, per_code: dict[int, int] | None, bucket: int, count: int) -> None:
+        """:meth:`add` of the first hit of ``code`` in the hour ``bucket``."""
+        if per_code is None:
+            self.buckets[code] = {bucket: count}
+        elif per_code and bucket < next(reversed(per_code)):
+            # a late event opened an earlier hour: keep the hours in order (expiry relies on it)
+            per_code[bucket] = count
+            self.buckets[code] = dict(sorted(per_code.items()))
+        else:
+            per_code[bucket] = count
+        totals = self._totals
+        totals[code] = totals.get(code, 0) + count
+        if bucket < self._floor:
+            self._floor = bucket
+        if bucket > self._ceiling:
+            self._ceiling = bucket
 
     def count(self, code: str, start: float, end: float) -> int:
         """Hits of ``code`` in the buckets after the one holding ``start``, up to the one holding ``end``.
@@ -111,6 +122,19 @@ class SignalCounters:
                 for code, per_code in self.buckets.items()
                 if code in codes
             }
+        if self._ceiling <= last and self._ceiling - first < first - self._floor:
+            # a window that starts late (e.g. since a case was closed): walk each code's
+            # hours back from the newest, as far as the start; they are in hour order
+            counts = {}
+            for code, per_code in self.buckets.items():
+                if code in codes:
+                    n = 0
+                    for bucket in reversed(per_code):
+                        if bucket <= first:
+                            break
+                        n += per_code[bucket]
+                    counts[code] = n
+            return counts
         return {
             code: sum(n for bucket, n in per_code.items() if first < bucket <= last)
             for code, per_code in self.buckets.items()
@@ -215,10 +239,13 @@ class SignalCounters:
         return counters
 
 
-def event_fingerprint(event_id: str) -> int:
+def event_fingerprint(event_id: str, _blake2b: Any = hashlib.blake2b, _from_bytes: Any = int.from_bytes) -> int:
     """A stable 63-bit fingerprint of an event id (Python's hash() differs per process)."""
-    digest = hashlib.blake2b(event_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    if event_id.isascii():  # the usual id: the same bytes as the general encoding, sooner
+        raw = event_id.encode()
+    else:
+        raw = event_id.encode("utf-8", "surrogatepass")
+    return _from_bytes(_blake2b(raw, digest_size=8).digest(), "big") >> 1
 
 
 class RecentEventIds:
@@ -232,11 +259,12 @@ class RecentEventIds:
     def check_and_add(self, event_id: str, event_time: float, max_ids: int) -> bool:
         """True if the id is new (and remember it); False for a redelivery."""
         fingerprint = event_fingerprint(event_id)
-        if fingerprint in self.seen:
+        seen = self.seen
+        if fingerprint in seen:
             return False
-        self.seen[fingerprint] = event_time
-        if len(self.seen) > max_ids:
-            del self.seen[next(iter(self.seen))]
+        seen[fingerprint] = event_time
+        if len(seen) > max_ids:
+            del seen[next(iter(seen))]
         return True
 
     def expire(self, older_than: float) -> None:
@@ -246,6 +274,10 @@ class RecentEventIds:
         is still young keeps this O(expired) per call; a late event is forgotten a little later.
         """
         seen = self.seen
+        for fingerprint, at in seen.items():  # usually: the oldest is still young, stop here
+            if at >= older_than:
+                return
+            break
         while seen:
             fingerprint = next(iter(seen))
             if seen[fingerprint] >= older_than:

@@ -12,6 +12,7 @@ is judged as of the deadline itself, before the event that moved the clock is co
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from streams.core.actions import (
     SUSPEND,
     make_action_id,
 )
-from streams.core.behaviour import BehaviourParams, behaviour_signals
+from streams.core.behaviour import BehaviourParams, behaviour_hits
 from streams.core.counters import BUCKET_S, SignalCounters
 from streams.core.events import (
     WITHDRAWAL_REQUESTED,
@@ -64,6 +65,22 @@ class Outcome:
     suppressed: int = 0  # actions this case had already emitted
 
 
+def _sum_certainly_below(threshold: float) -> float:
+    """A bound on a weighted sum ``s`` such that ``s < bound`` makes the saturating score
+    ``round(1 - exp(-s), 6)`` (scoring.py) certainly less than ``threshold``, whatever order
+    the (at most a few dozen, non-negative) terms were added in.
+
+    ``1 - exp(-s) < threshold - 2e-6`` leaves room for the rounding to 6 decimals (5e-7) and
+    for exp's error; the relative margin of 1e-9 on the sum is far above the ~1e-14 by which
+    sums of the same terms in another order can differ.
+    """
+    if threshold - 2e-6 <= 0.0:
+        return -1.0  # never certain: every sum is >= 0
+    if threshold - 2e-6 >= 1.0:
+        return math.inf
+    return -math.log1p(-(threshold - 2e-6)) * (1.0 - 1e-9)
+
+
 def case_id_for(account_id: str, seq: int) -> str:
     digest = hashlib.blake2b(f"{account_id}|{seq}".encode(), digest_size=10).hexdigest()
     return f"case_{digest}"
@@ -78,6 +95,30 @@ class Detector:
         self.behaviour_params = BehaviourParams.from_mapping(policy.behaviour)
         # what _scores reads from the counters (not the bookkeeping codes with many buckets)
         self._scored_codes = scored_codes(policy) | {"withdrawal_requested", EDITORIAL_POST, SIGNAL_POST}
+        # Policy values read on every event (the policy is frozen)
+        self._window_s = policy.window_s
+        self._max_evidence = policy.max_evidence
+        self._max_recent_ids = policy.max_recent_event_ids
+        # code -> (trading weight, trading cap, fraud weight, fraud cap, is a text code), for
+        # the per-event threshold test (_certainly_nothing_to_decide)
+        self._weights: dict[str, tuple[float, int, float, int, bool]] = {}
+        for code in sorted(set(policy.trading_weights) | set(policy.fraud_weights)):
+            t = policy.trading_weights.get(code)
+            f = policy.fraud_weights.get(code)
+            self._weights[code] = (
+                t.weight if t is not None and t.weight > 0 else 0.0,
+                t.cap if t is not None else 0,
+                f.weight if f is not None and f.weight > 0 else 0.0,
+                f.cap if f is not None else 0,
+                code in TEXT_CODES,
+            )
+        self._fraud_codes = tuple(code for code, w in self._weights.items() if w[2])
+        ratio = policy.fraud_weights.get("withdrawal_failure_ratio")
+        self._ratio_weight = ratio.weight if ratio is not None and ratio.weight > 0 else 0.0
+        # Sums of weighted counts below these give scores certainly below the thresholds,
+        # whatever order the terms are added in and however the score is rounded.
+        self._fraud_sum_below = _sum_certainly_below(policy.fraud_threshold)
+        self._reminder_sum_below = _sum_certainly_below(policy.trading_reminder_threshold)
 
     # ------------------------------------------------------------------ entry point
     def process(self, state: SubjectState | None, event: InputEvent) -> tuple[SubjectState, Outcome]:
@@ -85,28 +126,32 @@ class Detector:
         if state is None:
             state = SubjectState(account_id=event.subject_account)
         outcome = Outcome()
-        at = event.event_time
-        if not isinstance(event, Tick):
-            if not state.recent_ids.check_and_add(event.event_id, at, self.policy.max_recent_event_ids):
+        kind = type(event)
+        at = event.occurred_at if kind is MiniProgramEvent else event.event_time  # most events: no property
+        if kind is not Tick:
+            if not state.recent_ids.check_and_add(event.event_id, at, self._max_recent_ids):
                 outcome.duplicate = True
                 return state, outcome
-        if state.clock is None or at > state.clock:
-            self._fire_due_deadline(state, at, outcome)
-            state.clock = at
+        clock = state.clock
+        if clock is None or at > clock:
+            case = state.case
+            if case is not None and case.state == REMINDED:
+                self._fire_due_deadline(state, at, outcome)
+            state.clock = clock = at
             self._expire(state)
-        if state.clock - at >= self.policy.window_s and not isinstance(event, (Qualification, Appeal)):
+        if clock - at >= self._window_s and kind is not Qualification and kind is not Appeal:
             outcome.stale = True  # older than the window: remembered as seen, never counted
             return state, outcome
 
-        if isinstance(event, Post):
-            self._count_post(state, event, outcome)
-        elif isinstance(event, MiniProgramEvent):
+        if kind is MiniProgramEvent:
             self._count_mini_program_event(state, event, outcome)
-        elif isinstance(event, Qualification):
+        elif kind is Post:
+            self._count_post(state, event, outcome)
+        elif kind is Qualification:
             self._apply_qualification(state, event, outcome)
-        elif isinstance(event, Appeal):
+        elif kind is Appeal:
             self._apply_appeal(state, event, outcome)
-        if outcome.hits or not isinstance(event, (Post, MiniProgramEvent)):
+        if outcome.hits or (kind is not Post and kind is not MiniProgramEvent):
             # scores only rise when a signal is counted: an event without hits cannot open
             # a case or cross the fraud threshold (deadlines were handled above)
             self._evaluate(state, outcome)
@@ -145,16 +190,28 @@ class Detector:
 
     def _count_mini_program_event(self, state: SubjectState, event: MiniProgramEvent, outcome: Outcome) -> None:
         # a collectibles mini program makes its owner a collectibles platform
-        state.counters.add(COLLECTIBLE_EVIDENCE, 1, event.occurred_at, (), self.policy.max_evidence)
-        for hit in behaviour_signals(event, state.behaviour, self.behaviour_params):
-            self._count(state, hit.code, event.occurred_at, hit.evidence, outcome)
-            if hit.code in _TRADING:
-                state.trading_apps[event.app_id] = max(state.trading_apps.get(event.app_id, 0.0), event.occurred_at)
-                if len(state.trading_apps) > MAX_TRADING_APPS:
-                    oldest = min(state.trading_apps, key=lambda app: (state.trading_apps[app], app))
-                    del state.trading_apps[oldest]
+        counters = state.counters
+        at = event.occurred_at
+        max_evidence = self._max_evidence
+        counters.add(COLLECTIBLE_EVIDENCE, 1, at, (), max_evidence)
+        hits = behaviour_hits(event, state.behaviour, self.behaviour_params)
+        if hits:
+            trading_apps = state.trading_apps
+            for code, evidence in hits.items():
+                # what _count does, inlined: most mini-program events hit
+                counters.add(code, 1, at, evidence, max_evidence)
+                outcome.hits.append(code)
+                if code in _TRADING:
+                    if state.first_trading_at is None:
+                        state.first_trading_at = at
+                    trading_apps[event.app_id] = max(trading_apps.get(event.app_id, 0.0), at)
+                    if len(trading_apps) > MAX_TRADING_APPS:
+                        oldest = min(trading_apps, key=lambda app: (trading_apps[app], app))
+                        del trading_apps[oldest]
+                elif state.first_trading_at is None and code in _FRAUD:
+                    state.first_trading_at = at
         if event.type == WITHDRAWAL_REQUESTED:
-            state.counters.add("withdrawal_requested", 1, event.occurred_at, (), self.policy.max_evidence)
+            counters.add("withdrawal_requested", 1, at, (), max_evidence)
 
     def _count(self, state: SubjectState, code: str, at: float, evidence: tuple[str, ...], outcome: Outcome) -> None:
         state.counters.add(code, 1, at, evidence, self.policy.max_evidence)
@@ -163,13 +220,21 @@ class Detector:
             state.first_trading_at = at
 
     def _expire(self, state: SubjectState) -> None:
-        horizon = state.clock - self.policy.window_s
-        state.counters.expire(horizon)
-        state.recent_ids.expire(horizon)
-        state.behaviour.expire(state.clock, self.behaviour_params)
-        if state.trading_apps:
-            for app in [app for app, last in state.trading_apps.items() if last < horizon]:
-                del state.trading_apps[app]
+        horizon = state.clock - self._window_s
+        counters = state.counters
+        if int(horizon // BUCKET_S) > counters._expired_below:  # else nothing can expire (bucket_of, inlined)
+            counters.expire(horizon)
+        for oldest in state.recent_ids.seen.values():  # a peek: usually nothing is that old
+            if oldest < horizon:
+                state.recent_ids.expire(horizon)
+            break
+        behaviour = state.behaviour
+        if behaviour.items or behaviour.pending or behaviour.users:
+            behaviour.expire(state.clock, self.behaviour_params)
+        trading_apps = state.trading_apps
+        if trading_apps and min(trading_apps.values()) < horizon:
+            for app in [app for app, last in trading_apps.items() if last < horizon]:
+                del trading_apps[app]
 
     # ------------------------------------------------------------------ inputs that are not signals
     def _apply_qualification(self, state: SubjectState, event: Qualification, outcome: Outcome) -> None:
@@ -221,6 +286,8 @@ class Detector:
         case = state.case
         if case is not None and case.state != REMINDED:
             return  # suspended or under review: nothing stronger to say in this case
+        if self._certainly_nothing_to_decide(state.counters, start, clock, case is not None):
+            return  # the same answer as the exact test below, without sorting or rounding
         trading, fraud = self._score_values(state, start, clock)
         if fraud < self.policy.fraud_threshold and (
             case is not None or trading < self.policy.trading_reminder_threshold
@@ -288,6 +355,62 @@ class Detector:
             note = Reason(EDITORIAL_ACCOUNT, 0.0, editorial, tuple(counters.evidence_ids(EDITORIAL_POST, start, end, self.policy.max_evidence)))
             return score(counters, self.policy, start, end, ratio, ignore=TEXT_CODES, note=note, counts=counts)
         return score(counters, self.policy, start, end, ratio, counts=counts)
+
+    def _certainly_nothing_to_decide(self, counters: SignalCounters, start: float, end: float, has_case: bool) -> bool:
+        """True only if :meth:`_evaluate`'s exact test (scores from :meth:`_score_values`)
+        would find nothing to decide: the same weighted sums, added up in any order, compared
+        with the thresholds on the sum side with a margin (see :func:`_sum_certainly_below`).
+        False means "not certain"; the exact test decides."""
+        first = int(start // BUCKET_S)  # bucket_of, inlined (this runs for most events)
+        if not (counters._floor >= first and counters._ceiling <= int(end // BUCKET_S)):
+            counts, ratio, editorial = self._window(counters, start, end)
+            return self._sums_certainly_below(counts.items(), None, first, ratio, editorial, has_case)
+        # the usual window: every count is its code's total minus the start hour (as in
+        # SignalCounters.window_counts), so read them in place instead of building a dict
+        buckets, totals = counters.buckets, counters._totals
+        editorial = requested = failures = 0
+        if EDITORIAL_POST in buckets:
+            editorial = totals[EDITORIAL_POST] - buckets[EDITORIAL_POST].get(first, 0)
+            signal = totals[SIGNAL_POST] - buckets[SIGNAL_POST].get(first, 0) if SIGNAL_POST in buckets else 0
+            if editorial < self.policy.editorial_min_posts or editorial < signal:
+                editorial = 0  # as in _window
+        if "withdrawal_failure" in buckets:
+            failures = totals["withdrawal_failure"] - buckets["withdrawal_failure"].get(first, 0)
+        if "withdrawal_requested" in buckets:
+            requested = totals["withdrawal_requested"] - buckets["withdrawal_requested"].get(first, 0)
+        ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
+        if has_case:  # only the fraud score matters: look at the few fraud codes, not every code held
+            held = [(code, buckets[code]) for code in self._fraud_codes if code in buckets]
+            if not held and ratio is None:
+                return self._fraud_sum_below > 0.0  # a fraud score of 0
+            return self._sums_certainly_below(held, totals, first, ratio, editorial, has_case)
+        return self._sums_certainly_below(buckets.items(), totals, first, ratio, editorial, has_case)
+
+    def _sums_certainly_below(
+        self, counts: Any, totals: dict[str, int] | None, first: int, ratio: tuple[int, float] | None,
+        editorial: int, has_case: bool,
+    ) -> bool:
+        """The sums of :meth:`_certainly_nothing_to_decide` over ``counts``: (code, count)
+        pairs, or (code, hourly buckets) pairs when ``totals`` is given."""
+        weights = self._weights
+        trading = fraud = 0.0
+        for code, count in counts:
+            w = weights.get(code)
+            if w is None or (editorial and w[4]):
+                continue
+            if totals is not None:  # count is the code's hourly buckets
+                count = totals[code] - count.get(first, 0)
+            if count <= 0:
+                continue
+            if w[0]:
+                trading += w[0] * (count if count < w[1] else w[1])
+            if w[2]:
+                fraud += w[2] * (count if count < w[3] else w[3])
+        if ratio is not None and self._ratio_weight:
+            failures, share = ratio
+            if failures >= self.policy.withdrawal_min_failures and share >= self.policy.withdrawal_min_ratio:
+                fraud += self._ratio_weight
+        return fraud < self._fraud_sum_below and (has_case or trading < self._reminder_sum_below)
 
     def _score_values(self, state: SubjectState, start: float, end: float) -> tuple[float, float]:
         """(trading, fraud) as :meth:`_scores` would give them, without reasons or evidence."""

@@ -236,6 +236,12 @@ def normalise(text: str) -> str:
     return _SPACES_RE.sub(" ", text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _normalised_title(title: str) -> str:
+    """:func:`normalise` of a post title: accounts reuse a few titles ("新品上线", "空投")."""
+    return normalise(title)
+
+
 # ---------------------------------------------------------------------------------------------
 # Vocabulary compilation
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +283,7 @@ _FREQUENT_FIRST = (
 _FREQUENT_RANK = {ch: rank for rank, ch in enumerate(_FREQUENT_FIRST)}
 
 
-def _trie_regex(terms: list[str]) -> str:
+def _trie_regex(terms: list[str], group_size: int = 64) -> str:
     """One regex for many literals, factored as a trie so each position costs one branch per
     character instead of one per term; greedy, so the longest term at a position wins.
 
@@ -307,7 +313,23 @@ def _trie_regex(terms: list[str]) -> str:
     for ch in first_level:
         guard = "(?<![a-z0-9].)" if _is_word_char(ch) else ""
         alternatives.append(re.escape(ch) + guard + build(root[ch], ch))
-    return "|".join(alternatives)
+    if len(alternatives) <= group_size:
+        return "|".join(alternatives)
+    # Hundreds of first characters (the CJK trie): the engine would try them one by one at
+    # every position that starts a term. In groups of group_size, each behind a look-ahead
+    # for its first characters, a position tries one look-ahead per group and then one
+    # group. Each alternative starts with its own first character, so at most one of them
+    # can match at a position, wherever it is listed: the matches are the same. The outer
+    # look-ahead lets positions that start no term fail at once.
+    groups = []
+    for index in range(0, len(alternatives), group_size):
+        chars = first_level[index:index + group_size]
+        groups.append(f"(?={_char_class(chars)})(?:{'|'.join(alternatives[index:index + group_size])})")
+    return f"(?={_char_class(first_level)})(?:{'|'.join(groups)})"
+
+
+def _char_class(chars: list[str]) -> str:
+    return "[" + "".join(re.escape(ch) for ch in chars) + "]"
 
 
 def _string_list(value: Any, key: str) -> list[str]:
@@ -375,13 +397,13 @@ class TextMatcher:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> "TextMatcher":
-        """Load a TOML vocabulary; a syntax error is reported as a VocabularyError."""
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise VocabularyError(f"vocabulary ({path}): invalid TOML: {exc}") from exc
-        return cls.from_mapping(data)
+        """Load a TOML vocabulary; a syntax error is reported as a VocabularyError.
+
+        The same content compiles once per process (a matcher is immutable): every
+        ``Detector`` and every replay would otherwise compile it again (~20 ms)."""
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        return _compiled_vocabulary(cls, raw, str(path))
 
     @classmethod
     def default(cls) -> "TextMatcher":
@@ -466,8 +488,10 @@ class TextMatcher:
         found = [(m.start(), m.end(), literals[m.group()]) for m in regexes[0].finditer(text)]
         for regex in regexes[1:]:
             found.extend((m.start(), m.end(), literals[m.group()]) for m in regex.finditer(text))
+        # most posts match no pattern: a search that finds nothing is cheaper than finditer
         pattern_hits = [(m.start(), m.end(), entry)
-                        for regex, entry in self._patterns for m in regex.finditer(text)]
+                        for regex, entry in self._patterns if regex.search(text) is not None
+                        for m in regex.finditer(text)]
         if len(regexes) == 1 and not pattern_hits:
             return found
         found = _leftmost_longest(found)
@@ -490,7 +514,7 @@ class TextMatcher:
         ``reporting`` is also set for news without any trading word: the engine counts such
         posts per account, because an account that mostly reports is a news account.
         """
-        title_norm = normalise(title or "")
+        title_norm = _normalised_title(title or "")
         joined = title_norm + "\n" + normalise(text or "")
         title_end = len(title_norm)
         settings = self._settings
@@ -659,6 +683,15 @@ def _gap_to_nearest(spans: list[tuple[int, int]], start: int, end: int) -> float
     if index > 0:  # last span starting before the term
         best = min(best, max(0, start - spans[index - 1][1]))
     return best
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_vocabulary(cls: type[TextMatcher], raw: bytes, path: str) -> TextMatcher:
+    try:
+        data = tomllib.loads(raw.decode())  # as tomllib.load does
+    except tomllib.TOMLDecodeError as exc:
+        raise VocabularyError(f"vocabulary ({path}): invalid TOML: {exc}") from exc
+    return cls.from_mapping(data)
 
 
 @functools.cache

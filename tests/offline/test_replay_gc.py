@@ -30,3 +30,17 @@ def test_replay_restores_the_cycle_collector_after_an_error() -> None:
     with pytest.raises(RuntimeError):
         replay(broken_lines(), load_policy(None))
     assert gc.isenabled()
+
+
+def test_replay_leaves_nothing_frozen_and_keeps_what_the_process_froze() -> None:
+    gc.enable()
+    replay([("x:1", b'{"topic": "posts.v1", "value": {}}')], load_policy(None))
+    assert gc.get_freeze_count() == 0 and gc.get_count()[0] < 100
+    kept = [[] for _ in range(10)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        replay([("x:1", b'{"topic": "posts.v1", "value": {}}')], load_policy(None))
+        assert gc.get_freeze_count() == frozen and kept
+    finally:
+        gc.unfreeze()
