@@ -32,6 +32,7 @@ class LatencyResult:
     latencies_s: list[float] = field(default_factory=list)  # in send order
     sent_after_s: list[float] = field(default_factory=list)  # each one's send, seconds into the phase
     unmatched_actions: int = 0
+    complete: bool = False  # every input consumed and every action the worker sent arrived in time
 
     def trend(self) -> tuple[float | None, float | None]:
         """Median latency of the first and of the last third of the sends: a rising trend means
@@ -110,6 +111,8 @@ async def offer(
             await asyncio.sleep(0.1)
         while time.monotonic() < deadline and len(arrivals) < await actions_sent() - actions_before:
             await asyncio.sleep(0.1)
+        complete = await consumed() >= consumed_before + len(events) \
+            and len(arrivals) >= await actions_sent() - actions_before
         stop.set()
         await collector
     finally:
@@ -119,7 +122,7 @@ async def offer(
         gc.enable()
         gc.unfreeze()
 
-    result = LatencyResult(offered_eps=rate_eps, sent=len(events), send_seconds=send_seconds)
+    result = LatencyResult(offered_eps=rate_eps, sent=len(events), send_seconds=send_seconds, complete=complete)
     matched: list[tuple[float, float]] = []
     for arrived, value in arrivals:
         action = orjson.loads(value)

@@ -197,6 +197,7 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
         "offered_eps": round(offered_eps, 1),
         "latency_messages_sent": latency.sent,
         "latency_warmup_seconds": sizes.warmup_seconds,
+        "latency_complete": latency.complete,
         "latency_probe_share": sizes.probe_share,
         "latency_send_seconds": round(latency.send_seconds, 2),
         "latency_samples": len(latency.latencies_s),

@@ -29,7 +29,8 @@ def results(tmp_path_factory) -> dict:
     command = [
         sys.executable, "-m", "bench", "--quick", "--messages", "3000", "--partitions", "2",
         # probe share 0.5: in 4 s enough probe accounts reach the sale that triggers a reminder
-        "--latency-seconds", "4", "--quiet-accounts", "2000", "--probe-share", "0.5", "--out", str(out),
+        "--latency-seconds", "4", "--warmup-seconds", "2", "--quiet-accounts", "2000", "--probe-share", "0.5",
+        "--out", str(out),
     ]
     finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=420)
     assert finished.returncode == 0, finished.stderr[-3000:]
@@ -59,6 +60,8 @@ def test_rates_are_positive_and_ratios_follow_from_them(results):
 
 
 def test_latency_was_measured_on_matched_actions(results):
+    # after the warm-up's own actions: every action of the measured phase arrived in time
+    assert results["latency_warmup_seconds"] == 2 and results["latency_complete"]
     assert results["latency_samples"] > 0
     assert 0 < results["latency_p50_s"] <= results["latency_p99_s"]
 
