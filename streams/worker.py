@@ -7,6 +7,7 @@ import gc
 import logging
 
 import faust
+import mode.loop
 from aiokafka.errors import KafkaError
 
 from streams.admin import ensure_internal_topics, missing_input_topics
@@ -17,6 +18,10 @@ from streams.web import start_web
 
 
 def run(config: Config) -> int:
+    if config.event_loop == "uvloop":
+        # libuv's loop does the consumer thread's socket work and the hand-offs between the
+        # threads with less Python: +12 % events/s in paired drains (bench/PROFILE.md)
+        mode.loop.use("uvloop")
     try:
         missing = asyncio.run(asyncio.wait_for(missing_input_topics(config), 60))
         if not missing:
@@ -46,5 +51,6 @@ def run(config: Config) -> int:
     # Faust's terminal spinner sets the root logger to DEBUG at warning/error levels, making
     # every aiokafka debug call build a log record (7 % of the worker's time, bench/PROFILE.md)
     worker.spinner = None
+    logging.getLogger("tradewatch").info("event loop: %s.%s", type(worker.loop).__module__, type(worker.loop).__name__)
     worker.execute_from_commandline()
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from streams.config import ConfigError, load_config
@@ -27,12 +29,22 @@ def test_defaults_load_and_bind_metrics_to_loopback():
         ("TRADEWATCH_APP_ID", "has spaces"),
         ("TRADEWATCH_POLICY", "/nonexistent/policy.toml"),
         ("TRADEWATCH_SESSION_TIMEOUT_SECONDS", "1"),
+        ("TRADEWATCH_EVENT_LOOP", "trio"),
     ],
 )
 def test_bad_setting_names_the_variable(variable, value):
     with pytest.raises(ConfigError) as error:
         load_config({variable: value})
     assert variable in str(error.value)
+
+
+def test_uvloop_by_default_and_a_missing_uvloop_says_how_to_fix_it(monkeypatch):
+    assert load_config({}).event_loop == "uvloop"
+    assert load_config({"TRADEWATCH_EVENT_LOOP": "asyncio"}).event_loop == "asyncio"
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # what an install without uvloop looks like
+    with pytest.raises(ConfigError, match="TRADEWATCH_EVENT_LOOP=uvloop.*TRADEWATCH_EVENT_LOOP=asyncio"):
+        load_config({})
+    assert load_config({"TRADEWATCH_EVENT_LOOP": "asyncio"}).event_loop == "asyncio"
 
 
 def test_mode_override_and_multiple_brokers():
