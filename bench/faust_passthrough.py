@@ -1,7 +1,7 @@
 """Contender (b): a bare Faust agent that forwards every input message, untouched, by its key.
 
 It uses exactly tradewatch's Faust settings (``streams.app.faust_settings``), concurrency=1 and raw
-serializers and sends the way tradewatch's intake does
+serializers, on the same event loop, and sends the way tradewatch's intake does
 (``app.producer.send``), so ``tradewatch_eps / faust_passthrough_eps`` is the cost of
 tradewatch's own work: validation, the re-keying hop, the detection core and the table.
 
@@ -17,15 +17,12 @@ import sys
 import faust
 
 from streams.app import faust_settings
-from streams.config import load_config
+from streams.config import Config, load_config
+from streams.worker import use_event_loop
 
 
-def create_app(bootstrap: str, app_id: str, partitions: int, data_dir: str, topics: list[str], out_topic: str) -> faust.App:
-    config = load_config({
-        "TRADEWATCH_BROKER": bootstrap, "TRADEWATCH_APP_ID": app_id,
-        "TRADEWATCH_PARTITIONS": str(partitions), "TRADEWATCH_DATA_DIR": data_dir,
-    })
-    app = faust.App(app_id, **faust_settings(config))
+def create_app(config: Config, topics: list[str], out_topic: str) -> faust.App:
+    app = faust.App(config.app_id, **faust_settings(config))
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     inputs = app.topic(*topics, **raw)
 
@@ -47,7 +44,12 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("topics", nargs="+")
     args = parser.parse_args()
-    app = create_app(args.bootstrap, args.app_id, args.partitions, args.data_dir, args.topics, args.out)
+    config = load_config(
+        TRADEWATCH_BROKER=args.bootstrap, TRADEWATCH_APP_ID=args.app_id,
+        TRADEWATCH_PARTITIONS=str(args.partitions), TRADEWATCH_DATA_DIR=args.data_dir,
+    )  # the rest, as for a tradewatch worker, from the environment (the event loop too)
+    use_event_loop(config)
+    app = create_app(config, args.topics, args.out)
     sys.argv = [sys.argv[0]]  # Faust's worker parses the command line itself
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
     worker.spinner = None  # as in streams/worker.py: no DEBUG root logger from Faust's spinner

@@ -18,6 +18,9 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from streams.config import load_config
+from streams.worker import use_event_loop
+
 COMMIT_EVERY = 1000
 COMMIT_INTERVAL_S = 1.0
 
@@ -69,6 +72,7 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=600.0)
     parser.add_argument("topics", nargs="+")
     args = parser.parse_args()
+    use_event_loop(load_config())  # the event loop tradewatch workers use (TRADEWATCH_EVENT_LOOP)
     asyncio.run(run(args.bootstrap, args.group, args.topics, args.out, args.max_seconds))
     return 0
 

@@ -17,11 +17,17 @@ from streams.config import Config
 from streams.web import start_web
 
 
-def run(config: Config) -> int:
+def use_event_loop(config: Config) -> None:
+    """Install the configured event loop for every loop created from now on (the benchmark's
+    contenders call this too, so they are compared on the same loop)."""
     if config.event_loop == "uvloop":
         # libuv's loop does the consumer thread's socket work and the hand-offs between the
-        # threads with less Python: +12 % events/s in paired drains (bench/PROFILE.md)
+        # threads with less Python: +13 % events/s in paired drains (bench/PROFILE.md)
         mode.loop.use("uvloop")
+
+
+def run(config: Config) -> int:
+    use_event_loop(config)
     try:
         missing = asyncio.run(asyncio.wait_for(missing_input_topics(config), 60))
         if not missing:
