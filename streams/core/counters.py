@@ -274,10 +274,6 @@ class RecentEventIds:
         is still young keeps this O(expired) per call; a late event is forgotten a little later.
         """
         seen = self.seen
-        for fingerprint, at in seen.items():  # usually: the oldest is still young, stop here
-            if at >= older_than:
-                return
-            break
         while seen:
             fingerprint = next(iter(seen))
             if seen[fingerprint] >= older_than:

@@ -221,16 +221,10 @@ class Detector:
 
     def _expire(self, state: SubjectState) -> None:
         horizon = state.clock - self._window_s
-        counters = state.counters
-        if int(horizon // BUCKET_S) > counters._expired_below:  # else nothing can expire (bucket_of, inlined)
-            counters.expire(horizon)
-        for oldest in state.recent_ids.seen.values():  # a peek: usually nothing is that old
-            if oldest < horizon:
-                state.recent_ids.expire(horizon)
-            break
-        behaviour = state.behaviour
-        if behaviour.items or behaviour.pending or behaviour.users:
-            behaviour.expire(state.clock, self.behaviour_params)
+        # each memory returns at once when nothing in it is old enough (the usual case)
+        state.counters.expire(horizon)
+        state.recent_ids.expire(horizon)
+        state.behaviour.expire(state.clock, self.behaviour_params)
         trading_apps = state.trading_apps
         if trading_apps and min(trading_apps.values()) < horizon:
             for app in [app for app, last in trading_apps.items() if last < horizon]:
