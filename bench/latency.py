@@ -30,7 +30,6 @@ class LatencyResult:
     sent: int
     send_seconds: float
     latencies_s: list[float] = field(default_factory=list)  # in send order
-    sent_after_s: list[float] = field(default_factory=list)  # each one's send, seconds into the phase
     unmatched_actions: int = 0
     complete: bool = False  # every input consumed and every action the worker sent arrived in time
 
@@ -106,13 +105,18 @@ async def offer(
         await asyncio.gather(*pending)
         send_seconds = time.time() - started
 
+        async def all_consumed() -> bool:
+            return await consumed() >= consumed_before + len(events)
+
+        async def all_arrived() -> bool:
+            return len(arrivals) >= await actions_sent() - actions_before
+
         deadline = time.monotonic() + drain_timeout_s
-        while time.monotonic() < deadline and await consumed() < consumed_before + len(events):
+        while time.monotonic() < deadline and not await all_consumed():
             await asyncio.sleep(0.1)
-        while time.monotonic() < deadline and len(arrivals) < await actions_sent() - actions_before:
+        while time.monotonic() < deadline and not await all_arrived():
             await asyncio.sleep(0.1)
-        complete = await consumed() >= consumed_before + len(events) \
-            and len(arrivals) >= await actions_sent() - actions_before
+        complete = await all_consumed() and await all_arrived()
         stop.set()
         await collector
     finally:
@@ -131,7 +135,5 @@ async def offer(
             matched.append((sent_at[key], arrived - sent_at[key]))
         else:
             result.unmatched_actions += 1
-    matched.sort()
-    result.latencies_s = [latency for _, latency in matched]
-    result.sent_after_s = [sent - started for sent, _ in matched]
+    result.latencies_s = [latency for _, latency in sorted(matched)]
     return result

@@ -257,7 +257,8 @@ def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps:
             warmup = traffic.background(max(1, int(offered_eps * sizes.warmup_seconds)), seed=traffic.WARMUP_SEED)
             warmed = asyncio.run(offer(bootstrap, warmup, offered_eps, consumed, actions_sent,
                                        drain_timeout_s=60 + len(warmup) / 100))
-            say(f"bench: warm-up: {warmed.sent:,} background messages in {warmed.send_seconds:.1f} s, all handled "
+            say(f"bench: warm-up: {warmed.sent:,} background messages in {warmed.send_seconds:.1f} s, "
+                f"{'all handled' if warmed.complete else 'NOT all handled (timed out)'} "
                 f"{time.monotonic() - began:.1f} s after the worker started")
         events = traffic.offered_traffic(max(1, int(offered_eps * sizes.latency_seconds)), sizes.probe_share)
         latency = asyncio.run(offer(bootstrap, events, offered_eps, consumed, actions_sent, drain_timeout_s=60 + len(events) / 100))

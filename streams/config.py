@@ -7,6 +7,7 @@ with the variable's name and what is allowed, instead of failing later inside Ka
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ SETTINGS = (
     Setting("TRADEWATCH_BATCH_MAX", "1000", "inputs re-keyed together in one batch (one bundle per internal partition); 1 = no batching"),
     Setting("TRADEWATCH_BATCH_WAIT_MS", "20", "longest an input waits for its batch to fill; adds at most this to event-to-action latency"),
     Setting("TRADEWATCH_LAG_INTERVAL_SECONDS", "15", "how often consumer lag is measured for the metric"),
-    Setting("TRADEWATCH_EVENT_LOOP", "uvloop", "the worker's event loop: uvloop (~12 % more events/s measured, bench/PROFILE.md) or asyncio (the standard library's)"),
+    Setting("TRADEWATCH_EVENT_LOOP", "uvloop", "the worker's event loop: uvloop (~13 % more events/s measured, bench/PROFILE.md) or asyncio (the standard library's)"),
     Setting("TRADEWATCH_LOG_LEVEL", "info", "debug, info, warning or error"),
     *(Setting(*row) for row in SECURITY_SETTINGS),
     *(Setting(*row) for row in SIGNING_SETTINGS),
@@ -119,18 +120,10 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
     event_loop = get("TRADEWATCH_EVENT_LOOP", _one_of("uvloop", "asyncio"), "uvloop or asyncio")
     mode = get("TRADEWATCH_MODE", _one_of("", *MODES), "enforce, shadow or empty")
     if store == "rocksdb://":
-        try:
-            import rocksdict  # noqa: F401
-        except ImportError:
-            raise ConfigError("TRADEWATCH_STORE=rocksdb:// needs the rocksdict package: pip install 'tradewatch[rocksdb]'") from None
+        _require("rocksdict", "TRADEWATCH_STORE=rocksdb:// needs the rocksdict package: pip install 'tradewatch[rocksdb]'")
     if event_loop == "uvloop":
-        try:
-            import uvloop  # noqa: F401
-        except ImportError:
-            raise ConfigError(
-                "TRADEWATCH_EVENT_LOOP=uvloop needs the uvloop package (not available on Windows): "
-                "pip install uvloop, or set TRADEWATCH_EVENT_LOOP=asyncio"
-            ) from None
+        _require("uvloop", "TRADEWATCH_EVENT_LOOP=uvloop needs the uvloop package (not available on Windows): "
+                           "pip install uvloop, or set TRADEWATCH_EVENT_LOOP=asyncio")
     try:
         policy = load_policy(values["TRADEWATCH_POLICY"] or None)
         if mode:
@@ -165,6 +158,14 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         security=security,
         signing=signing,
     )
+
+
+def _require(module: str, message: str) -> None:
+    """A setting's value needs an optional package: fail at start if it is not installed."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(message) from None
 
 
 def _broker(raw: str) -> str:
