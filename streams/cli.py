@@ -72,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(run=run_evaluate)
 
+    posts = commands.add_parser("evaluate-posts", help="post by post: false alarms and misses on labelled posts, by voice")
+    posts.add_argument("posts", nargs="+", help="labelled posts JSONL (id, voice, label, title, text)")
+    posts.add_argument("--policy", help="policy TOML (default: the shipped policy)")
+    posts.add_argument("--no-examples", action="store_true", help="do not list the ids of wrongly judged posts")
+    posts.set_defaults(run=run_evaluate_posts)
+
+    train = commands.add_parser("train-stance", help="fit the stance model on labelled posts (the corpus's development part)")
+    train.add_argument("posts", nargs="+", help="labelled posts JSONL (id, voice, label, title, text)")
+    train.add_argument("--out", required=True, help="model JSON to write (the shipped one: streams/data/stance_model.json)")
+    train.add_argument("--version", required=True, help="model version, recorded in the file")
+    train.add_argument("--simulated-per-kind", type=int, default=20,
+                       help="also train on this many posts of each kind the simulator writes (0: none)")
+    train.set_defaults(run=run_train_stance)
+
     demo = commands.add_parser("demo", help="the whole system on a local Kafka with simulated traffic")
     demo.add_argument("--seed", type=int, default=11)
     demo.add_argument("--speed", type=float, default=400.0, help="messages per second to play")
@@ -160,6 +174,29 @@ def run_evaluate(args: argparse.Namespace) -> int:
     result = replay(read_recording(args.recording), policy, until=until)
     evaluation = evaluate(result, read_labels(args.labels))
     print(format_report(evaluation, result))
+    return 0
+
+
+def run_evaluate_posts(args: argparse.Namespace) -> int:
+    from streams.offline.evaluate_posts import evaluate_posts, format_post_report
+    from streams.offline.train_stance import read_posts
+
+    policy = load_policy(args.policy)
+    posts = [post for path in args.posts for post in read_posts(path)]
+    print(format_post_report(evaluate_posts(posts, policy), show_examples=not args.no_examples))
+    return 0
+
+
+def run_train_stance(args: argparse.Namespace) -> int:
+    from streams.offline.train_stance import read_posts, simulated_posts, train, write_model
+
+    if any("sealed" in Path(path).name for path in args.posts):
+        raise ConfigError("train-stance: the sealed part of the corpus is for measuring only, never for training")
+    posts = [post for path in args.posts for post in read_posts(path)]
+    posts += simulated_posts(args.simulated_per_kind)
+    model = train(posts, version=args.version)
+    write_model(model, args.out)
+    print(f"train-stance: {len(posts)} posts -> {args.out} ({model.feature_count} weights)")
     return 0
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from streams.core.events import Appeal, MiniProgramEvent, Post, Qualification
+from streams.core.stance import OFFER, PROMOTION, REPORT, SCHEME, Stance
 from streams.core.timefmt import parse_time
 
 T0 = parse_time("2022-03-20T10:00:00+08:00")
@@ -115,3 +116,19 @@ class CodesInTextMatcher:
 
     def match(self, title: str, text: str) -> list[FakeHit]:
         return self.analyse(title, text).hits
+
+
+FRAUD_TEXT_CODES = ("fraud_promise", "fraud_aftermath")
+
+
+class CodesInTextStance:
+    """The stance stand-in that goes with :class:`CodesInTextMatcher`: a ``codes:`` post is an
+    offer (a scheme when it names a fraud code; promotion when it names only
+    ``primary_promotion``), ``"reporting"`` a report, anything else
+    first-hand promotion."""
+
+    def classify(self, title: str, text: str) -> Stance:
+        if text.startswith("codes:") and text != "codes:primary_promotion":
+            kind = SCHEME if any(code in text for code in FRAUD_TEXT_CODES) else OFFER
+            return Stance(kind, 1.0, 1.0, 1.0 if kind == SCHEME else 0.0, text, ("codes",))
+        return Stance(REPORT if text == "reporting" else PROMOTION, 1.0, 0.0, 0.0, text, ())

@@ -38,18 +38,23 @@ from streams.core.events import (
     Tick,
 )
 from streams.core.policy import FRAUD_CODES, TEXT_TRADING_CODES, TRADING_CODES, Policy
+from streams.core.post_signals import counts_as_offer, effective_hits
 from streams.core.scoring import Reason, Scores, score, score_values, scored_codes
+from streams.core.stance import DISCUSSION_KINDS, STANCE_SIGNAL_CODES, StanceModel
 from streams.core.state import REMINDED, SUSPENDED, Case, QualificationView, SubjectState
 from streams.core.text_signals import TextMatcher
 from streams.core.timefmt import format_time
 
 MAX_TRADING_APPS = 50
-EDITORIAL_POST = "editorial_post"  # a post that reads as reporting (not a signal; counted)
+EDITORIAL_POST = "editorial_post"  # a post that reads as reporting or discussion (not a signal; counted)
 SIGNAL_POST = "signal_post"  # a post with at least one text signal (not a signal; counted)
 COLLECTIBLE_EVIDENCE = "collectible_evidence"  # posts about collectibles, mini-program events
 OTHER_MARKET_EVIDENCE = "other_market_evidence"  # posts about stocks, second-hand goods, art ...
 EDITORIAL_ACCOUNT = "editorial_account"  # reason code when an account's text is discounted
-TEXT_CODES = frozenset(TEXT_TRADING_CODES) | {"fraud_promise", "fraud_aftermath"}
+FEW_OFFER_POSTS = "few_offer_posts"  # reason code when too few posts offer anything for text to count
+TEXT_CODES = frozenset(TEXT_TRADING_CODES) | {"fraud_promise", "fraud_aftermath"} | frozenset(STANCE_SIGNAL_CODES)
+REPEAT_AFTER_CLOSE = "repeat_after_close"  # reason: trading again soon after a "trading stopped" close
+MAX_STANCE_NOTES = 8  # per account: the explanations of its latest offer posts
 _TRADING = frozenset(TRADING_CODES) - {"primary_promotion"}
 _FRAUD = frozenset(FRAUD_CODES)
 
@@ -89,9 +94,10 @@ def case_id_for(account_id: str, seq: int) -> str:
 class Detector:
     """Applies a :class:`Policy` to one subject at a time. Holds no per-subject state."""
 
-    def __init__(self, policy: Policy, matcher: TextMatcher | None = None) -> None:
+    def __init__(self, policy: Policy, matcher: TextMatcher | None = None, stance: StanceModel | None = None) -> None:
         self.policy = policy
         self.matcher = matcher or TextMatcher.from_file(policy.vocabulary_path)
+        self.stance = stance or StanceModel.from_file(policy.stance_model_path)
         self.behaviour_params = BehaviourParams.from_mapping(policy.behaviour)
         # what _scores reads from the counters (not the bookkeeping codes with many buckets)
         self._scored_codes = scored_codes(policy) | {"withdrawal_requested", EDITORIAL_POST, SIGNAL_POST}
@@ -160,23 +166,31 @@ class Detector:
     # ------------------------------------------------------------------ counting
     def _count_post(self, state: SubjectState, post: Post, outcome: Outcome) -> None:
         analysis = self.matcher.analyse(post.title, post.text)
+        stance = self.stance.classify(post.title, post.text)
         evidence = (post.event_id,)
         at = post.published_at
         counters = state.counters
-        if analysis.reporting:
+        if analysis.reporting or stance.kind in DISCUSSION_KINDS:
             counters.add(EDITORIAL_POST, 1, at, evidence, self.policy.max_evidence)
         if analysis.collectible:
             counters.add(COLLECTIBLE_EVIDENCE, 1, at, (), self.policy.max_evidence)
         if analysis.other_market:
             counters.add(OTHER_MARKET_EVIDENCE, 1, at, (), self.policy.max_evidence)
-        hits = list(analysis.hits)
-        if analysis.account_context_hits and self._collectibles_platform(state):
-            # "寄售区维护完成" says nothing about what is sold; the account's other posts and
-            # its mini programs do
-            seen = {hit.code for hit in hits}
-            hits += [hit for hit in analysis.account_context_hits if hit.code not in seen]
-        if hits:
-            counters.add(SIGNAL_POST, 1, at, (), self.policy.max_evidence)
+        # "寄售区维护完成" says nothing about what is sold; the account's other posts and its
+        # mini programs do
+        min_offer = self.policy.stance_min_offer
+        if not counts_as_offer(stance, min_offer):
+            return  # discussion, promotion, other markets: nothing it says counts against it
+        platform = ((not analysis.collectible or bool(analysis.account_context_hits))
+                    and self._collectibles_platform(state))
+        hits = effective_hits(analysis, stance, min_offer, platform)
+        if not hits:
+            return
+        counters.add(SIGNAL_POST, 1, at, (), self.policy.max_evidence)
+        notes = state.stance_notes
+        notes[post.event_id] = stance.explain()
+        if len(notes) > MAX_STANCE_NOTES:
+            del notes[next(iter(notes))]
         for hit in hits:
             # one post counts once per signal: repeating a word in a post is not more trading
             self._count(state, hit.code, post.published_at, evidence, outcome)
@@ -265,12 +279,15 @@ class Detector:
             evidence = (state.qualification.event_id,) if state.qualification else ()
             self._close_case(state, case, Reason("qualification_verified", 0.0, 1, evidence), deadline, outcome)
             return
-        since = max(case.opened_at, deadline - self.policy.judge_window_s)
+        # what it did during its grace period: from the reminder (after the notice period, the
+        # tail of the episode that caused it) to the deadline
+        since = min(case.opened_at + self.policy.notice_s, deadline)
         scores = self._scores(state, since, deadline)
         if scores.trading >= self.policy.trading_suspend_threshold:
             self._suspend_or_review(state, case, scores, scores.trading_reasons, deadline, outcome)
         else:
             self._close_case(state, case, Reason("trading_stopped", 0.0, 1, ()), deadline, outcome)
+            state.stopped_at = deadline
 
     def _evaluate(self, state: SubjectState, outcome: Outcome) -> None:
         clock = state.clock
@@ -305,6 +322,20 @@ class Detector:
             return
         scores = self._scores(state, start, clock)
         case = self._open_case(state, clock)
+        stopped = state.stopped_at
+        if stopped is not None and clock - stopped <= self.policy.repeat_window_s:
+            # it stopped, its case was closed, and it trades again: no fresh full grace period
+            repeat = Reason(REPEAT_AFTER_CLOSE, 0.0, 1, ())
+            if self.policy.repeat_grace_s <= 0:
+                self._suspend_or_review(state, case, scores, scores.trading_reasons + (repeat,), clock, outcome)
+                return
+            case.state = REMINDED
+            case.deadline = clock + self.policy.repeat_grace_s
+            self._emit(
+                state, case, QUALIFICATION_REMINDER, OFFICIAL_ACCOUNT, state.account_id,
+                scores.trading_reasons + (repeat,), scores, clock, outcome, deadline=case.deadline,
+            )
+            return
         case.state = REMINDED
         case.deadline = self._deadline(clock)
         self._emit(
@@ -342,11 +373,15 @@ class Detector:
     # ------------------------------------------------------------------ helpers
     def _scores(self, state: SubjectState, start: float, end: float) -> Scores:
         counters = state.counters
-        counts, ratio, editorial = self._window(counters, start, end)
-        if editorial:
+        counts, ratio, text_note = self._window(counters, start, end)
+        if text_note is not None:
             # An account that mostly reports is a news or regulator account: what its posts
-            # say about trading is not evidence against it. Its behaviour still counts.
-            note = Reason(EDITORIAL_ACCOUNT, 0.0, editorial, tuple(counters.evidence_ids(EDITORIAL_POST, start, end, self.policy.max_evidence)))
+            # say about trading is not evidence against it; and one offer post alone is not
+            # enough to act on text. Its behaviour still counts.
+            code, count = text_note
+            evidence = (tuple(counters.evidence_ids(EDITORIAL_POST, start, end, self.policy.max_evidence))
+                        if code == EDITORIAL_ACCOUNT else ())
+            note = Reason(code, 0.0, count, evidence)
             return score(counters, self.policy, start, end, ratio, ignore=TEXT_CODES, note=note, counts=counts)
         return score(counters, self.policy, start, end, ratio, counts=counts)
 
@@ -357,17 +392,17 @@ class Detector:
         False means "not certain"; the exact test decides."""
         first = int(start // BUCKET_S)  # bucket_of, inlined (this runs for most events)
         if not (counters._floor >= first and counters._ceiling <= int(end // BUCKET_S)):
-            counts, ratio, editorial = self._window(counters, start, end)
-            return self._sums_certainly_below(counts.items(), None, first, ratio, editorial, has_case)
+            counts, ratio, text_note = self._window(counters, start, end)
+            return self._sums_certainly_below(counts.items(), None, first, ratio, text_note is not None, has_case)
         # the usual window: every count is its code's total minus the start hour (as in
         # SignalCounters.window_counts), so read them in place instead of building a dict
         buckets, totals = counters.buckets, counters._totals
-        editorial = requested = failures = 0
-        if EDITORIAL_POST in buckets:
+        requested = failures = 0
+        signal = totals[SIGNAL_POST] - buckets[SIGNAL_POST].get(first, 0) if SIGNAL_POST in buckets else 0
+        ignore_text = 0 < signal < self.policy.min_offer_posts  # as in _window
+        if not ignore_text and EDITORIAL_POST in buckets:
             editorial = totals[EDITORIAL_POST] - buckets[EDITORIAL_POST].get(first, 0)
-            signal = totals[SIGNAL_POST] - buckets[SIGNAL_POST].get(first, 0) if SIGNAL_POST in buckets else 0
-            if editorial < self.policy.editorial_min_posts or editorial < signal:
-                editorial = 0  # as in _window
+            ignore_text = editorial >= self.policy.editorial_min_posts and editorial >= signal
         if "withdrawal_failure" in buckets:
             failures = totals["withdrawal_failure"] - buckets["withdrawal_failure"].get(first, 0)
         if "withdrawal_requested" in buckets:
@@ -377,12 +412,12 @@ class Detector:
             held = [(code, buckets[code]) for code in self._fraud_codes if code in buckets]
             if not held and ratio is None:
                 return self._fraud_sum_below > 0.0  # a fraud score of 0
-            return self._sums_certainly_below(held, totals, first, ratio, editorial, has_case)
-        return self._sums_certainly_below(buckets.items(), totals, first, ratio, editorial, has_case)
+            return self._sums_certainly_below(held, totals, first, ratio, ignore_text, has_case)
+        return self._sums_certainly_below(buckets.items(), totals, first, ratio, ignore_text, has_case)
 
     def _sums_certainly_below(
         self, counts: Any, totals: dict[str, int] | None, first: int, ratio: tuple[int, float] | None,
-        editorial: int, has_case: bool,
+        ignore_text: bool, has_case: bool,
     ) -> bool:
         """The sums of :meth:`_certainly_nothing_to_decide` over ``counts``: (code, count)
         pairs, or (code, hourly buckets) pairs when ``totals`` is given."""
@@ -390,7 +425,7 @@ class Detector:
         trading = fraud = 0.0
         for code, count in counts:
             w = weights.get(code)
-            if w is None or (editorial and w[4]):
+            if w is None or (ignore_text and w[4]):
                 continue
             if totals is not None:  # count is the code's hourly buckets
                 count = totals[code] - count.get(first, 0)
@@ -408,22 +443,37 @@ class Detector:
 
     def _score_values(self, state: SubjectState, start: float, end: float) -> tuple[float, float]:
         """(trading, fraud) as :meth:`_scores` would give them, without reasons or evidence."""
-        counts, ratio, editorial = self._window(state.counters, start, end)
-        return score_values(counts, self.policy, ratio, TEXT_CODES if editorial else frozenset())
+        counts, ratio, text_note = self._window(state.counters, start, end)
+        return score_values(counts, self.policy, ratio, TEXT_CODES if text_note is not None else frozenset())
 
     def _window(
         self, counters: SignalCounters, start: float, end: float
-    ) -> tuple[dict[str, int], tuple[int, float] | None, int]:
-        """What scoring reads in (start, end]: the counts, the withdrawal failure ratio, and the
-        number of editorial posts if the account reads as editorial (else 0)."""
+    ) -> tuple[dict[str, int], tuple[int, float] | None, tuple[str, int] | None]:
+        """What scoring reads in (start, end]: the counts, the withdrawal failure ratio, and
+        why the account's text does not count, if it does not: (EDITORIAL_ACCOUNT, editorial
+        posts) for an account that reads as editorial, (FEW_OFFER_POSTS, offer posts) when
+        fewer posts than the policy's ``min_offer_posts`` offer anything."""
         counts = counters.window_counts(start, end, self._scored_codes)
         failures = counts.get("withdrawal_failure", 0)
         requested = counts.get("withdrawal_requested", 0)
         ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
+        signal = counts.get(SIGNAL_POST, 0)
+        if 0 < signal < self.policy.min_offer_posts:
+            return counts, ratio, (FEW_OFFER_POSTS, signal)
         editorial = counts.get(EDITORIAL_POST, 0)
-        if editorial >= self.policy.editorial_min_posts and editorial >= counts.get(SIGNAL_POST, 0):
-            return counts, ratio, editorial
-        return counts, ratio, 0
+        if editorial >= self.policy.editorial_min_posts and editorial >= signal:
+            return counts, ratio, (EDITORIAL_ACCOUNT, editorial)
+        return counts, ratio, None
+
+    @staticmethod
+    def _explained(state: SubjectState, reason: Reason) -> dict[str, Any]:
+        """A reason as the action carries it; a stance reason also says, for its evidence
+        posts still remembered, which kind of speech act, which cues and which sentence."""
+        data = reason.to_dict()
+        if reason.code in STANCE_SIGNAL_CODES and state.stance_notes:
+            notes = state.stance_notes
+            data["stance"] = [{"event_id": e, "explanation": notes[e]} for e in reason.evidence if e in notes]
+        return data
 
     def _qualified(self, state: SubjectState, at: float) -> bool:
         q = state.qualification
@@ -467,7 +517,7 @@ class Detector:
             "subject": {"kind": kind, "id": subject_id},
             "account_id": state.account_id,
             "case_id": case.case_id,
-            "reasons": [reason.to_dict() for reason in reasons],
+            "reasons": [self._explained(state, reason) for reason in reasons],
             "trading_score": scores.trading,
             "fraud_score": scores.fraud,
             "policy_version": self.policy.version,

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from streams.core.behaviour import BEHAVIOUR_SIGNAL_CODES, BehaviourParams
+from streams.core.stance import OFFER_STANCE, SCHEME_STANCE
 from streams.core.text_signals import TEXT_SIGNAL_CODES
 from streams.core.timefmt import TimeFormatError, parse_time
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.default.toml"
 
 # Signal codes come from the modules that emit them; the split into trading and fraud is policy.
-FRAUD_CODES = ("fraud_promise", "fraud_aftermath", "withdrawal_failure", "withdrawal_failure_ratio")
-TEXT_TRADING_CODES = tuple(code for code in TEXT_SIGNAL_CODES if code not in FRAUD_CODES)
+FRAUD_CODES = ("fraud_promise", "fraud_aftermath", SCHEME_STANCE, "withdrawal_failure", "withdrawal_failure_ratio")
+TEXT_TRADING_CODES = (OFFER_STANCE,) + tuple(code for code in TEXT_SIGNAL_CODES if code not in FRAUD_CODES)
 BEHAVIOUR_TRADING_CODES = tuple(
     code for code in BEHAVIOUR_SIGNAL_CODES if code not in FRAUD_CODES and code not in TEXT_TRADING_CODES
 )
@@ -50,6 +51,7 @@ class Policy:
     fraud_threshold: float
     max_evidence: int
     editorial_min_posts: int
+    min_offer_posts: int
     collectible_min_evidence: int
     trading_weights: Mapping[str, Weight]
     fraud_weights: Mapping[str, Weight]
@@ -57,7 +59,11 @@ class Policy:
     withdrawal_min_ratio: float
     grace_s: float
     campaign_deadline: float | None
-    judge_window_s: float
+    notice_s: float
+    repeat_window_s: float
+    repeat_grace_s: float
+    stance_model_path: Path
+    stance_min_offer: float
     required_licences: frozenset[str]
     allowlist: frozenset[str]
     max_suspensions_per_minute: int
@@ -107,6 +113,7 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
     fraud = scoring.unit("fraud_threshold")
     max_evidence = scoring.integer("max_evidence", minimum=1, maximum=20)
     editorial_min_posts = scoring.integer("editorial_min_posts", minimum=1, maximum=10_000)
+    min_offer_posts = scoring.integer("min_offer_posts", minimum=1, maximum=10_000)
     collectible_min_evidence = scoring.integer("collectible_min_evidence", minimum=1, maximum=10_000)
     trading_weights = _weights(scoring.table("trading"), TRADING_CODES)
     fraud_weights = _weights(scoring.table("fraud"), FRAUD_CODES)
@@ -119,8 +126,19 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
     deadline = reader.table("deadline")
     grace_hours = deadline.number("grace_hours", minimum=1 / 60, maximum=24 * 365)
     campaign = deadline.optional_time("campaign_deadline")
-    judge_window_hours = deadline.number("judge_window_hours", minimum=1, maximum=24 * 90)
+    notice_hours = deadline.number("notice_hours", minimum=0, maximum=24 * 30)
+    if notice_hours * 3600.0 >= grace_hours * 3600.0:
+        raise PolicyError("deadline.notice_hours: must be shorter than deadline.grace_hours")
+    repeat_window_hours = deadline.number("repeat_window_hours", minimum=0, maximum=24 * 365)
+    repeat_grace_hours = deadline.number("repeat_grace_hours", minimum=0, maximum=24 * 365)
     deadline.done()
+
+    stance = reader.table("stance")
+    stance_model_path = (base_dir / stance.string("model")).resolve()
+    if not stance_model_path.is_file():
+        raise PolicyError(f"stance.model: file not found: {stance_model_path}")
+    stance_min_offer = stance.unit("min_offer_probability")
+    stance.done()
 
     qualification = reader.table("qualification")
     required = frozenset(qualification.strings("required_licences"))
@@ -136,7 +154,7 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
     dedup.done()
     behaviour = dict(reader.table("behaviour").raw)
     _check_behaviour(behaviour)
-    reader.done({"scoring", "deadline", "qualification", "allowlist", "circuit_breaker", "dedup", "behaviour"})
+    reader.done({"scoring", "deadline", "stance", "qualification", "allowlist", "circuit_breaker", "dedup", "behaviour"})
 
     return Policy(
         version=version,
@@ -148,6 +166,7 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
         fraud_threshold=fraud,
         max_evidence=max_evidence,
         editorial_min_posts=editorial_min_posts,
+        min_offer_posts=min_offer_posts,
         collectible_min_evidence=collectible_min_evidence,
         trading_weights=trading_weights,
         fraud_weights=fraud_weights,
@@ -155,7 +174,11 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
         withdrawal_min_ratio=min_ratio,
         grace_s=grace_hours * 3600.0,
         campaign_deadline=campaign,
-        judge_window_s=judge_window_hours * 3600.0,
+        notice_s=notice_hours * 3600.0,
+        repeat_window_s=repeat_window_hours * 3600.0,
+        repeat_grace_s=repeat_grace_hours * 3600.0,
+        stance_model_path=stance_model_path,
+        stance_min_offer=stance_min_offer,
         required_licences=required,
         allowlist=allowed,
         max_suspensions_per_minute=max_per_minute,

@@ -83,6 +83,8 @@ class SubjectState:
     counting_since: float | None = None  # signals before this no longer open a case
     trading_apps: dict[str, float] = field(default_factory=dict)  # mini programs that carried trading
     first_trading_at: float | None = None
+    stopped_at: float | None = None  # when its last case closed as "trading stopped"
+    stance_notes: dict[str, str] = field(default_factory=dict)  # offer post id -> its stance explanation
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {"a": self.account_id, "c": self.clock}
@@ -105,6 +107,10 @@ class SubjectState:
             data["t"] = self.trading_apps
         if self.first_trading_at is not None:
             data["f"] = self.first_trading_at
+        if self.stopped_at is not None:
+            data["p"] = self.stopped_at
+        if self.stance_notes:
+            data["x"] = self.stance_notes
         return orjson.dumps(data)
 
     @classmethod
@@ -126,4 +132,6 @@ class SubjectState:
         state.counting_since = data.get("s")
         state.trading_apps = dict(data.get("t", {}))
         state.first_trading_at = data.get("f")
+        state.stopped_at = data.get("p")
+        state.stance_notes = dict(data.get("x", {}))
         return state

@@ -9,6 +9,7 @@ are reported and counted, never fatal.
 from __future__ import annotations
 
 import gc
+import gzip
 import sys
 import time
 from collections import Counter
@@ -65,9 +66,10 @@ _ASCII_SPACES = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.strip() strips
 
 
 def read_recording(paths: Iterable[str | Path]) -> Iterator[tuple[str, bytes]]:
-    """Yield (``file:line``, raw line) for every non-blank line of the recordings."""
+    """Yield (``file:line``, raw line) for every non-blank line of the recordings (a name
+    ending in ``.gz`` is read through gzip)."""
     for path in paths:
-        with open(path, "rb") as handle:
+        with (gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")) as handle:
             for number, line in enumerate(handle, start=1):
                 # a line that starts with a non-space is not blank: no stripped copy to make
                 if line[0] not in _ASCII_SPACES or line.strip():

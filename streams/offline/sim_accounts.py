@@ -259,18 +259,20 @@ def licensed_in_time(acc: Account) -> None:
 
 
 def stopped_trading(acc: Account) -> None:
-    """Runs a resale market for about a day, closes it, then sells only first-hand."""
+    """Runs a resale market for two to three hours, closes it (before its grace period's
+    notice hours are over: the policy judges the trading after them), then sells only
+    first-hand."""
     trade_start = acc.start + int(acc.rng.uniform(0, 12 * HOUR))
-    stop = trade_start + int(acc.rng.uniform(0.8 * DAY, 1.2 * DAY))
+    stop = trade_start + int(acc.rng.uniform(2 * HOUR, 3 * HOUR))
     feed = _market_feed(acc, (5, 40), holdings=acc.rng.randint(150, 300))
     sched = Schedule()
     _drops(acc, sched, feed, acc.start, acc.end, 2.0, (15, 40))
-    sched.every(arrivals(acc.rng, trade_start, stop - HOUR, acc.rate(30)),
+    sched.every(arrivals(acc.rng, trade_start, stop - HOUR, acc.rate(400)),
                 lambda t: feed.market_episode(t, flip_bias=0.25, sell_ratio=0.9))
     sched.every(arrivals(acc.rng, stop, acc.end, acc.rate(3)), feed.airdrop)
     sched.run()
     acc.post(trade_start + int(acc.rng.uniform(0, 30 * MINUTE)), "open_market")
-    acc.posts(trade_start, stop, 3, {"open_market": 0.6, "primary": 0.4})
+    acc.posts(trade_start, stop, 12, {"open_market": 0.6, "primary": 0.4})
     acc.post(stop + int(acc.rng.uniform(HOUR, 3 * HOUR)), "stop_trading")
     acc.posts(stop + 4 * HOUR, acc.end, 2, {"primary": 1})
     acc.expected = "reminder"

@@ -19,6 +19,7 @@ from tests.fixtures import (
     HOUR,
     T0,
     CodesInTextMatcher,
+    CodesInTextStance,
     appeal,
     mp_event,
     post,
@@ -33,7 +34,7 @@ def policy():
 
 
 def make_detector(policy, **changes) -> Detector:
-    return Detector(replace(policy, **changes), matcher=CodesInTextMatcher())
+    return Detector(replace(policy, **changes), matcher=CodesInTextMatcher(), stance=CodesInTextStance())
 
 
 def run(detector: Detector, events, state: SubjectState | None = None):
@@ -129,21 +130,106 @@ def test_account_that_stops_trading_after_reminder_is_not_suspended(policy):
     assert later[0]["event_time"] == actions[0]["deadline"]
 
 
+def test_one_offer_post_alone_is_not_enough_for_text_to_count(policy):
+    detector = make_detector(policy)
+    loud = "codes:trading_venue,off_platform_trade,crypto_settlement,price_speculation"
+    state, actions = run(detector, [post(loud, at=T0)])
+    assert actions == []
+    _, actions = run(detector, [post(loud, at=T0 + HOUR)], state)
+    assert kinds(actions) == [("qualification_reminder", "official_account")]
+
+
+def _reminded(detector):
+    """An account reminded by a burst of resales at T0; returns (state, reminder, deadline)."""
+    state, actions = run(detector, resales(10, every=60))
+    assert kinds(actions) == [("qualification_reminder", "official_account")]
+    return state, actions[0], parse_time(actions[0]["deadline"])
+
+
+def test_trading_during_the_grace_period_suspends_even_when_quiet_just_before_the_deadline(policy):
+    # a platform that trades once a day: nothing in the last day and a half before the
+    # deadline, but it kept trading after its reminder
+    detector = make_detector(policy)
+    state, reminder, deadline = _reminded(detector)
+    opened = parse_time(reminder["event_time"])
+    daily = resales(2, start=opened + 12 * HOUR, every=HOUR) + resales(2, start=opened + 30 * HOUR, every=HOUR)
+    daily = [replace(sale, item_id=f"later-{i}") for i, sale in enumerate(daily)]
+    _, later = run(detector, daily + [Tick(ACCOUNT, deadline + 1)], state)
+    assert [a["action"] for a in later] == ["suspend", "suspend"]
+    assert {e for r in later[0]["reasons"] for e in r["evidence"]} <= {sale.event_id for sale in daily}
+
+
+def test_trading_in_the_notice_period_right_after_the_reminder_is_the_episode_that_caused_it(policy):
+    detector = make_detector(policy)
+    state, reminder, deadline = _reminded(detector)
+    opened = parse_time(reminder["event_time"])
+    tail = [replace(sale, item_id=f"tail-{i}") for i, sale in enumerate(resales(10, start=opened + 60, every=60))]
+    assert (tail[-1].occurred_at - opened) < policy.notice_s
+    _, later = run(detector, tail + [Tick(ACCOUNT, deadline + 1)], state)
+    assert [a["action"] for a in later] == ["case_closed"]
+    assert later[0]["reasons"][0]["code"] == "trading_stopped"
+
+
+def test_trading_again_soon_after_a_trading_stopped_close_is_suspended_at_once(policy):
+    detector = make_detector(policy)
+    state, reminder, deadline = _reminded(detector)
+    state, closed = run(detector, [Tick(ACCOUNT, deadline + 1)], state)
+    assert [a["action"] for a in closed] == ["case_closed"]
+    again = [replace(sale, item_id=f"again-{i}") for i, sale in enumerate(resales(10, start=deadline + 2 * DAY, every=60))]
+    _, later = run(detector, again, state)
+    assert [a["action"] for a in later] == ["suspend", "suspend"]
+    assert later[0]["case_id"] != reminder["case_id"]
+    assert "repeat_after_close" in {r["code"] for r in later[0]["reasons"]}
+
+
+def test_a_repeat_with_a_repeat_grace_period_gets_a_short_deadline(policy):
+    detector = make_detector(policy, repeat_grace_s=12 * HOUR)
+    state, reminder, deadline = _reminded(detector)
+    state, _ = run(detector, [Tick(ACCOUNT, deadline + 1)], state)
+    again = [replace(sale, item_id=f"again-{i}") for i, sale in enumerate(resales(10, start=deadline + 2 * DAY, every=60))]
+    _, later = run(detector, again, state)
+    assert [a["action"] for a in later] == ["qualification_reminder"]
+    short = parse_time(later[0]["deadline"]) - parse_time(later[0]["event_time"])
+    assert short == 12 * HOUR
+
+
+def test_trading_again_after_the_repeat_window_gets_a_fresh_full_grace_period(policy):
+    detector = make_detector(policy)
+    state, reminder, deadline = _reminded(detector)
+    state, _ = run(detector, [Tick(ACCOUNT, deadline + 1)], state)
+    start = deadline + policy.repeat_window_s + DAY
+    again = [replace(sale, item_id=f"again-{i}") for i, sale in enumerate(resales(10, start=start, every=60))]
+    _, later = run(detector, again, state)
+    assert [a["action"] for a in later] == ["qualification_reminder"]
+    assert parse_time(later[0]["deadline"]) - parse_time(later[0]["event_time"]) >= policy.grace_s
+
+
 def test_fraud_suspends_at_once_without_reminder(policy):
     detector = make_detector(policy)
-    events = [post("codes:fraud_promise", at=T0 + i * HOUR) for i in range(3)]
+    events = [post("codes:fraud_promise", at=T0)]  # one scheme post: its text alone does not count
     events += [mp_event("withdrawal.requested", user=f"u{i}", at=T0 + 4 * HOUR + i * 60) for i in range(12)]
     events += [mp_event("withdrawal.failed", user=f"u{i}", at=T0 + 5 * HOUR + i * 60) for i in range(12)]
     _, actions = run(detector, events)
     assert [a["action"] for a in actions] == ["suspend"]
     assert actions[0]["fraud_score"] >= policy.fraud_threshold
-    assert {"fraud_promise", "withdrawal_failure"} <= {r["code"] for r in actions[0]["reasons"]}
+    assert {"withdrawal_failure", "few_offer_posts"} <= {r["code"] for r in actions[0]["reasons"]}
 
 
-def test_buy_back_promises_alone_are_not_enough_for_fraud_suspension(policy):
+def test_one_scheme_post_is_not_a_fraud_suspension_but_a_scheme_kept_up_is(policy):
     detector = make_detector(policy)
-    _, actions = run(detector, [post("codes:fraud_promise", at=T0 + i * HOUR) for i in range(10)])
-    assert all(a["action"] != "suspend" for a in actions)
+    state, actions = run(detector, [post("codes:fraud_promise", at=T0)])
+    assert actions == []
+    posts = [post("codes:fraud_promise", at=T0 + i * HOUR) for i in range(1, 6)]
+    sent = 1
+    for scheme in posts:
+        state, actions = run(detector, [scheme], state)
+        sent += 1
+        if actions:
+            break
+    assert [a["action"] for a in actions] == ["suspend"]
+    stance = next(r for r in actions[0]["reasons"] if r["code"] == "scheme_stance")
+    assert stance["count"] == sent and len(stance["evidence"]) == sent
+    assert [note["event_id"] for note in stance["stance"]] == stance["evidence"]
 
 
 def test_allowlisted_platform_gets_one_review_never_a_suspension(policy):

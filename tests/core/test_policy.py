@@ -16,7 +16,7 @@ def default_mapping() -> dict:
 def test_shipped_policy_loads_with_a_version_and_enforce_mode():
     policy = load_policy()
     assert policy.version and policy.mode == "enforce"
-    assert policy.judge_window_s <= policy.grace_s
+    assert policy.notice_s < policy.grace_s
     assert policy.vocabulary_path.is_file()
 
 
