@@ -103,13 +103,17 @@ class FakeAnalysis:
 
 class CodesInTextMatcher:
     """A stand-in text matcher for policy tests: ``"codes:fraud_promise,trading_venue"`` hits
-    those codes and ``"reporting"`` reads as news. It keeps state-machine tests independent of
+    those codes, ``"uncontextual codes:..."`` carries them without collectible context (they
+    count only for a known collectibles platform) and ``"reporting"`` reads as news. It keeps state-machine tests independent of
     vocabulary tuning.
     """
 
     def analyse(self, title: str, text: str) -> FakeAnalysis:
         if text == "reporting":
             return FakeAnalysis([], True)
+        if text.startswith("uncontextual codes:"):  # an offer that names no product
+            codes = text[len("uncontextual codes:"):].split(",")
+            return FakeAnalysis([], False, collectible=False, account_context_hits=tuple(FakeHit(c) for c in codes))
         if not text.startswith("codes:"):
             return FakeAnalysis([], False)
         return FakeAnalysis([FakeHit(code) for code in text[len("codes:"):].split(",") if code], False)
@@ -128,6 +132,7 @@ class CodesInTextStance:
     first-hand promotion."""
 
     def classify(self, title: str, text: str) -> Stance:
+        text = text.removeprefix("uncontextual ")
         if text.startswith("codes:") and text != "codes:primary_promotion":
             kind = SCHEME if any(code in text for code in FRAUD_TEXT_CODES) else OFFER
             return Stance(kind, 1.0, 1.0, 1.0 if kind == SCHEME else 0.0, text, ("codes",))

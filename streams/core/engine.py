@@ -55,6 +55,7 @@ FEW_OFFER_POSTS = "few_offer_posts"  # reason code when too few posts offer anyt
 TEXT_CODES = frozenset(TEXT_TRADING_CODES) | {"fraud_promise", "fraud_aftermath"} | frozenset(STANCE_SIGNAL_CODES)
 REPEAT_AFTER_CLOSE = "repeat_after_close"  # reason: trading again soon after a "trading stopped" close
 MAX_STANCE_NOTES = 8  # per account: the explanations of its latest offer posts
+MAX_PENDING_OFFERS = 8  # per account: offers held until it shows what it sells
 _TRADING = frozenset(TRADING_CODES) - {"primary_promotion"}
 _FRAUD = frozenset(FRAUD_CODES)
 
@@ -153,6 +154,8 @@ class Detector:
             self._count_mini_program_event(state, event, outcome)
         elif kind is Post:
             self._count_post(state, event, outcome)
+        if state.pending_offers and (kind is MiniProgramEvent or kind is Post):
+            self._release_held_offers(state, outcome)
         elif kind is Qualification:
             self._apply_qualification(state, event, outcome)
         elif kind is Appeal:
@@ -184,16 +187,37 @@ class Detector:
         platform = ((not analysis.collectible or bool(analysis.account_context_hits))
                     and self._collectibles_platform(state))
         hits = effective_hits(analysis, stance, min_offer, platform)
-        if not hits:
-            return
-        counters.add(SIGNAL_POST, 1, at, (), self.policy.max_evidence)
+        if hits:
+            self._count_offer(state, post.event_id, at, [hit.code for hit in hits], stance.explain(), outcome)
+        elif not analysis.other_market and not analysis.collectible:
+            # an offer that names no product ("our market moved to xx.cn"), from an account not
+            # yet known to run a collectibles platform: held, it counts once the account shows
+            # itself to be one within the window (its mini program's first events, its posts)
+            codes = [hit.code for hit in effective_hits(analysis, stance, min_offer, True)]
+            held = state.pending_offers
+            held.append([post.event_id, at, codes, stance.explain()])
+            if len(held) > MAX_PENDING_OFFERS:
+                del held[0]
+
+    def _count_offer(self, state: SubjectState, event_id: str, at: float, codes: list[str], note: str,
+                     outcome: Outcome) -> None:
+        """Count one offer post: its signal codes, and its stance explanation for actions."""
+        state.counters.add(SIGNAL_POST, 1, at, (), self.policy.max_evidence)
         notes = state.stance_notes
-        notes[post.event_id] = stance.explain()
+        notes[event_id] = note
         if len(notes) > MAX_STANCE_NOTES:
             del notes[next(iter(notes))]
-        for hit in hits:
+        evidence = (event_id,)
+        for code in codes:
             # one post counts once per signal: repeating a word in a post is not more trading
-            self._count(state, hit.code, post.published_at, evidence, outcome)
+            self._count(state, code, at, evidence, outcome)
+
+    def _release_held_offers(self, state: SubjectState, outcome: Outcome) -> None:
+        """Held offers count once the account is known to run a collectibles platform."""
+        if self._collectibles_platform(state):
+            held, state.pending_offers = state.pending_offers, []
+            for event_id, at, codes, note in held:
+                self._count_offer(state, event_id, at, codes, note, outcome)
 
     def _collectibles_platform(self, state: SubjectState) -> bool:
         """Mostly about digital collectibles: enough evidence, and more than for other markets."""
@@ -239,6 +263,8 @@ class Detector:
         state.counters.expire(horizon)
         state.recent_ids.expire(horizon)
         state.behaviour.expire(state.clock, self.behaviour_params)
+        if state.pending_offers and state.pending_offers[0][1] < horizon:
+            state.pending_offers = [held for held in state.pending_offers if held[1] >= horizon]
         trading_apps = state.trading_apps
         if trading_apps and min(trading_apps.values()) < horizon:
             for app in [app for app, last in trading_apps.items() if last < horizon]:

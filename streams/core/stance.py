@@ -160,6 +160,7 @@ _LATIN_CLAUSE_START_RE = re.compile(r"(?:^|(?<=[,!.:;?\n]))\s*([a-z]+)")
 
 def _shape(token: str) -> str:
     """Latin tokens by shape: ids and numbers generalise ("abc123" and "xy9999" are both ids)."""
+    token = token.rstrip(".'/-_@")  # a sentence's full stop is not part of its last word
     if token.isdigit():
         return "#num" if len(token) < 5 else "#digits"
     if any(ch.isdigit() for ch in token):

@@ -85,6 +85,9 @@ class SubjectState:
     first_trading_at: float | None = None
     stopped_at: float | None = None  # when its last case closed as "trading stopped"
     stance_notes: dict[str, str] = field(default_factory=dict)  # offer post id -> its stance explanation
+    # offers that named no product, held until the account shows it runs a collectibles
+    # platform: [event_id, published_at, signal codes, stance explanation], oldest first
+    pending_offers: list[list[Any]] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {"a": self.account_id, "c": self.clock}
@@ -111,6 +114,8 @@ class SubjectState:
             data["p"] = self.stopped_at
         if self.stance_notes:
             data["x"] = self.stance_notes
+        if self.pending_offers:
+            data["h"] = self.pending_offers
         return orjson.dumps(data)
 
     @classmethod
@@ -134,4 +139,5 @@ class SubjectState:
         state.first_trading_at = data.get("f")
         state.stopped_at = data.get("p")
         state.stance_notes = dict(data.get("x", {}))
+        state.pending_offers = [list(held) for held in data.get("h", ())]
         return state

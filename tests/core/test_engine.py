@@ -139,6 +139,26 @@ def test_one_offer_post_alone_is_not_enough_for_text_to_count(policy):
     assert kinds(actions) == [("qualification_reminder", "official_account")]
 
 
+def test_an_offer_naming_no_product_counts_once_the_account_shows_it_runs_a_collectibles_platform(policy):
+    detector = make_detector(policy)
+    offers = [post("uncontextual codes:trading_venue,off_platform_trade", at=T0 + i * HOUR) for i in range(2)]
+    state, actions = run(detector, offers)
+    assert actions == []  # a market of what? nothing yet says collectibles
+    drops = [mp_event("sale.primary", user=f"u{i}", at=T0 + 3 * HOUR + i * 60, item_id=f"p{i}") for i in range(3)]
+    _, actions = run(detector, drops, state)
+    assert kinds(actions) == [("qualification_reminder", "official_account")]
+    stance = next(r for r in actions[0]["reasons"] if r["code"] == "offer_stance")
+    assert stance["evidence"] == [offer.event_id for offer in offers]
+    assert all(note["explanation"] for note in stance["stance"])
+
+
+def test_an_offer_naming_no_product_from_an_account_that_never_shows_one_never_counts(policy):
+    detector = make_detector(policy)
+    offers = [post("uncontextual codes:trading_venue,off_platform_trade", at=T0 + i * HOUR) for i in range(6)]
+    state, actions = run(detector, offers + [Tick(ACCOUNT, T0 + 10 * DAY)])
+    assert actions == [] and state.pending_offers == []
+
+
 def _reminded(detector):
     """An account reminded by a burst of resales at T0; returns (state, reminder, deadline)."""
     state, actions = run(detector, resales(10, every=60))
