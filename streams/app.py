@@ -15,7 +15,7 @@ Two agents, read top to bottom:
 Batching is where the speed is (bench/PROFILE.md): Faust's cost is per message, so the
 re-keying hop and the table's changelog are paid per bundle and per account, not per input.
 
-Following DESIGN.md's Faust pitfalls: ``concurrency=1`` everywhere, at-least-once delivery
+Following the Faust pitfalls in docs/design.md: ``concurrency=1`` everywhere, at-least-once delivery
 with deterministic action ids, every per-message failure caught and routed, no windowed
 tables (the core keeps its own event-time buckets), and Faust's web server disabled (our own
 server in :mod:`streams.web` exposes only /metrics and health).
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ from streams.core.state import CASE_STATES, SubjectState
 from streams.decided import Unstored
 from streams.decode import DecodeError, DecodeLimits, decode_input
 from streams.intake import check_event_time
-from streams.publisher import ActionPublisher, dead_letter_headers
+from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
 from streams.ordering import OffsetOrder, SkippedHeadWatch
 from streams.wire import Bundler, decode_message, encode_event, subject_partition
 
@@ -153,30 +154,45 @@ def create_app(config: Config) -> Tradewatch:
         """Validate a batch of inputs, dead-letter the bad ones, re-key the rest in bundles."""
         async for events in stream.take_events(config.batch_max, within=config.batch_wait_s):
             bundler = Bundler(subject_partitions())
-            for event in events:
-                message = event.message
-                started = time.perf_counter()
-                metrics.LAST_EVENT_TIMESTAMP.labels(message.topic).set(time.time())
-                try:
-                    decoded = decode_input(message.topic, message.value, limits)
-                    check_event_time(decoded, time.time(), config.max_future_skew_s)
-                    bundler.add(decoded, message.timestamp)
-                except DecodeError as error:
-                    metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
-                    metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
-                    await publisher.dead_letter(message, dead_letter_headers(message, error.reason, error.message))
-                    continue
-                except Exception as error:  # a bug must not acknowledge-and-lose the message
-                    log.exception("intake failed on %s[%s]@%s", message.topic, message.partition, message.offset)
-                    metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
-                    metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
-                    headers = dead_letter_headers(message, "internal_error", type(error).__name__)
-                    await publisher.dead_letter(message, headers)
-                    continue
-                metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
+            try:
+                await intake_batch(events, bundler)
+            except DeadLetterLost as lost:
+                fail_stop(lost)
             # sent before the batch is acknowledged; Faust flushes the producer before committing
             for partition, bundle in bundler.drain():
                 await app.producer.send(subject_topic, None, bundle, partition, None, None)
+
+    async def intake_batch(events, bundler: Bundler) -> None:
+        """Validate each message of a batch into the bundler; dead-letter the bad ones."""
+        for event in events:
+            message = event.message
+            started = time.perf_counter()
+            metrics.LAST_EVENT_TIMESTAMP.labels(message.topic).set(time.time())
+            try:
+                decoded = decode_input(message.topic, message.value, limits)
+                check_event_time(decoded, time.time(), config.max_future_skew_s)
+                bundler.add(decoded, message.timestamp)
+            except DecodeError as error:
+                metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
+                metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
+                await publisher.dead_letter(message, dead_letter_headers(message, error.reason, error.message))
+                continue
+            except Exception as error:  # a bug must not acknowledge-and-lose the message
+                log.exception("intake failed on %s[%s]@%s", message.topic, message.partition, message.offset)
+                metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
+                metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
+                headers = dead_letter_headers(message, "internal_error", type(error).__name__)
+                await publisher.dead_letter(message, headers)
+                continue
+            metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
+
+    def fail_stop(lost: DeadLetterLost) -> None:
+        """A message that can be neither decided nor dead-lettered must not be acknowledged:
+        stop at once (exit code 70), before anything commits past it; the replacement
+        worker starts from the committed offsets and meets it again."""
+        log.critical("stopping: %s", lost)
+        logging.shutdown()
+        os._exit(70)
 
     unstored = Unstored(STORE_INTERVAL_S, STORE_MAX_ACCOUNTS, time.monotonic(), STORE_SPREAD_S)
     decide_lock = asyncio.Lock()  # deciding and storing never interleave
@@ -224,11 +240,18 @@ def create_app(config: Config) -> Tradewatch:
         message = event.message
         started = time.perf_counter()
         try:
-            items = list(decode_message(message.key, message.value))
+            items = decode_message(message.key, message.value, time.time() + config.max_future_skew_s)
+        except DecodeError as error:  # not a record intake wrote: forged or corrupt
+            log.warning("invalid record on %s[%s]@%s: %s", message.topic, message.partition, message.offset,
+                        error.message)
+            metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
+            await dead_letter_or_stop(message, dead_letter_headers(message, error.reason, error.message))
+            unstored.decided(event)
+            return
         except Exception as error:  # a bug must not acknowledge-and-lose the message (faust#189)
             log.exception("decide failed on %s[%s]@%s", message.topic, message.partition, message.offset)
             metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
-            await publisher.dead_letter(message, dead_letter_headers(message, "internal_error", type(error).__name__))
+            await dead_letter_or_stop(message, dead_letter_headers(message, "internal_error", type(error).__name__))
             unstored.decided(event)
             return
         actions: list = []
@@ -244,7 +267,7 @@ def create_app(config: Config) -> Tradewatch:
                 log.exception("decide failed on an event of %s[%s]@%s", message.topic, message.partition, message.offset)
                 metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
                 single = _SingleEvent(message, account, encode_event(core_event, produced_at))
-                await publisher.dead_letter(single, dead_letter_headers(single, "internal_error", type(error).__name__))
+                await dead_letter_or_stop(single, dead_letter_headers(single, "internal_error", type(error).__name__))
                 continue
             touched[account] = state  # stored even after a duplicate: see streams/decided.py
             if isinstance(core_event, Tick):
@@ -270,6 +293,12 @@ def create_app(config: Config) -> Tradewatch:
         per_event = (time.perf_counter() - started) / max(1, len(items))
         for _ in items:
             metrics.EVENT_PROCESSING.labels("decide").observe(per_event)
+
+    async def dead_letter_or_stop(message, headers) -> None:
+        try:
+            await publisher.dead_letter(message, headers)
+        except DeadLetterLost as lost:
+            fail_stop(lost)
 
     async def store(limit: int | None) -> None:
         """Write due states to the table (at most ``limit``, at the sealed batch's pace; ``None``:

@@ -40,6 +40,9 @@ DECODE_REASONS = (
     "schema",
     "bad_time",
     "unknown_topic",
+    "future_time",
+    "invalid_internal",
+    "internal_error",
 )
 """Every value :attr:`DecodeError.reason` can take (a bounded metric label set)."""
 

@@ -9,6 +9,7 @@ instead of losing it. A failing send is retried, never skipped.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from typing import Any
@@ -27,17 +28,65 @@ from streams.signing import SigningKeys, sign
 MAX_RETRY_DELAY_S = 30.0
 
 
-def dead_letter_headers(message: Any, reason: str, detail: str) -> list[tuple[str, bytes]]:
-    """The original headers plus where the message came from and why it was rejected."""
-    headers = list(message.headers.items() if hasattr(message.headers, "items") else message.headers or [])
-    headers += [
-        ("tw-source-topic", message.topic.encode()),
+MAX_ORIGINAL_HEADERS = 64  # a dead letter keeps at most this many of the message's own headers
+MAX_ORIGINAL_HEADER_BYTES = 16 * 1024  # ... and at most this many bytes of them
+DEAD_LETTER_PREFIX = "tw-"  # the headers a dead letter adds; an original header of that name is dropped
+
+
+def _coordinates(message: Any, reason: str, detail: str) -> list[tuple[str, bytes]]:
+    return [
+        ("tw-source-topic", str(message.topic).encode()),
         ("tw-source-partition", str(message.partition).encode()),
         ("tw-source-offset", str(message.offset).encode()),
         ("tw-error-class", reason.encode()),
         ("tw-error-message", detail.encode("utf-8", "replace")[:512]),
     ]
+
+
+def _original_headers(message: Any) -> list[tuple[str, bytes]]:
+    raw = message.headers.items() if hasattr(message.headers, "items") else message.headers or []
+    return [(str(name), bytes(value or b"")) for name, value in raw]
+
+
+def dead_letter_headers(message: Any, reason: str, detail: str) -> list[tuple[str, bytes]]:
+    """The original headers plus where the message came from and why it was rejected.
+
+    Bounded: a message's own headers are kept up to :data:`MAX_ORIGINAL_HEADERS` headers and
+    :data:`MAX_ORIGINAL_HEADER_BYTES` bytes (a header named ``tw-…`` is dropped, so a message
+    cannot forge its own rejection reason); what is left out is counted in
+    ``tw-headers-omitted``. So a dead letter stays sendable whatever headers came in.
+    """
+    kept: list[tuple[str, bytes]] = []
+    size = omitted = omitted_bytes = 0
+    for name, value in _original_headers(message):
+        cost = len(name.encode()) + len(value)
+        if (name.startswith(DEAD_LETTER_PREFIX) or len(kept) >= MAX_ORIGINAL_HEADERS
+                or size + cost > MAX_ORIGINAL_HEADER_BYTES):
+            omitted += 1
+            omitted_bytes += cost
+            continue
+        kept.append((name, value))
+        size += cost
+    headers = kept + _coordinates(message, reason, detail)
+    if omitted:
+        headers.append(("tw-headers-omitted", f"{omitted} headers, {omitted_bytes} bytes".encode()))
     return headers
+
+
+def minimal_dead_letter_headers(message: Any, headers: list[tuple[str, bytes]], why: str) -> list[tuple[str, bytes]]:
+    """What a dead letter keeps when the full one cannot be written: coordinates, reason,
+    sizes and a hash of the value — enough to find the message in its source topic."""
+    value = message.value or b""
+    ours = [(name, value_) for name, value_ in headers if name.startswith(DEAD_LETTER_PREFIX)]
+    return ours + [
+        ("tw-value-omitted", f"{why}; original value {len(value)} bytes".encode()),
+        ("tw-value-sha256", hashlib.sha256(value).hexdigest().encode()),
+        ("tw-original-headers", f"{len(_original_headers(message))} headers".encode()),
+    ]
+
+
+class DeadLetterLost(RuntimeError):
+    """Even the minimal dead letter could not be written: the worker must stop unacknowledged."""
 
 
 class ActionPublisher:
@@ -114,13 +163,21 @@ class ActionPublisher:
         self.log.warning("circuit breaker reset by operator: enforcing again (mode=%s)", self.policy.mode)
 
     async def dead_letter(self, message: Any, headers: list[tuple[str, bytes]]) -> None:
+        """Write a dead letter and wait for Kafka's acknowledgement. If the dead-letter topic
+        refuses it (e.g. larger than it accepts), a minimal one (coordinates, sizes, hash)
+        is written instead; if even that is refused, :class:`DeadLetterLost` is raised and
+        the caller must stop without acknowledging the message."""
         try:
             await self._send_until_acknowledged(topics.DLQ, message.key, message.value, headers)
         except NonRetriableSendError as error:
-            # e.g. larger than the dead-letter topic accepts: keep the evidence of it, not the bytes
-            size = len(message.value or b"")
-            omitted = headers + [("tw-value-omitted", f"{error.reason}; original value {size} bytes".encode())]
-            await self._send_until_acknowledged(topics.DLQ, message.key, None, omitted)
+            minimal = minimal_dead_letter_headers(message, headers, error.reason)
+            try:
+                await self._send_until_acknowledged(topics.DLQ, None, None, minimal)
+            except NonRetriableSendError as again:
+                raise DeadLetterLost(
+                    f"{message.topic}[{message.partition}]@{message.offset}: the dead-letter topic refused "
+                    f"even a minimal dead letter ({again.reason})"
+                ) from again
         metrics.DEAD_LETTERS.labels(message.topic).inc()
 
     async def _send_until_acknowledged(

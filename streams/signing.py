@@ -69,7 +69,7 @@ ENV_KEYS = "TRADEWATCH_SIGNING_KEYS"
 ENV_KEYS_DIR = "TRADEWATCH_SIGNING_KEYS_DIR"
 ENV_KEY_ID = "TRADEWATCH_SIGNING_KEY_ID"
 
-# (env, default, help) — the lead turns these into config.Setting rows for the README table.
+# (env, default, help): config.py turns these into Setting rows, and so into the README table.
 SIGNING_SETTINGS: tuple[tuple[str, str, str], ...] = (
     (ENV_KEYS, "", "action signing keys: kid:BASE64 or kid=@/path/file, comma-separated (secrets >= 32 bytes; PEM file = Ed25519); empty = actions are not signed"),
     (ENV_KEYS_DIR, "", "directory with one key file per key id (e.g. a mounted Kubernetes Secret); combined with TRADEWATCH_SIGNING_KEYS"),

@@ -15,13 +15,17 @@ account meet in the same partition, and the table's changelog partition matches 
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 from aiokafka.partitioner import murmur2
 
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification, Tick
+from streams.decode import DecodeError
+
+INVALID_INTERNAL = "invalid_internal"  # dead-letter reason: a record on the internal topic intake did not write
 
 _KINDS: dict[str, type] = {"p": Post, "m": MiniProgramEvent, "q": Qualification, "a": Appeal, "t": Tick}
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
@@ -51,22 +55,86 @@ def join_bundle(entries: list[bytes]) -> bytes:
     return b'["B",' + b",".join(entries) + b"]"
 
 
-def decode_message(key: bytes | None, raw: bytes) -> Iterator[tuple[bytes, InputEvent, float | None]]:
-    """(account, event, produced_at) for each event of a bundle, or of a single keyed event."""
-    decoded = orjson.loads(raw)
+def decode_message(key: bytes | None, raw: bytes, latest: float = math.inf) -> list[tuple[bytes, InputEvent, float | None]]:
+    """(account, event, produced_at) for each event of a bundle, or of a single keyed event.
+
+    The internal topic is a trust boundary too: anyone who can write it could otherwise make
+    an account immune (a tick far in the future makes every later event stale) or put one
+    account's events into another's state. Every record is checked — only intake's record
+    kinds, every field of its type, the entry's account the event's own, no time after
+    ``latest`` (the wall clock plus the allowed skew) — and a record that fails raises
+    :class:`DecodeError` (reason ``invalid_internal``) before the core sees any of it.
+    """
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise DecodeError(INVALID_INTERNAL, "not JSON") from None
+    if not isinstance(decoded, list) or not decoded:
+        raise DecodeError(INVALID_INTERNAL, "not a record of the internal topic")
     if decoded[0] == BUNDLE:
-        for account, kind, produced_at, *values in decoded[1:]:
-            yield account.encode(), _build(kind, values), produced_at
+        entries = decoded[1:]
+        for entry in entries:
+            if not isinstance(entry, list) or len(entry) < 3 or not isinstance(entry[0], str):
+                raise DecodeError(INVALID_INTERNAL, "malformed bundle entry")
+        items = [(account.encode(), _build(kind, values, account, latest), produced_at)
+                 for account, kind, produced_at, *values in entries]
     else:
         kind, produced_at, *values = decoded
-        yield key or b"", _build(kind, values), produced_at
+        account = (key or b"").decode("utf-8", "replace")
+        items = [(key or b"", _build(kind, values, account, latest), produced_at)]
+    for _, _, produced_at in items:
+        if produced_at is not None and not _is_time(produced_at):
+            raise DecodeError(INVALID_INTERNAL, "produced-at is not a time")
+    return items
 
 
-def _build(kind: str, values: list) -> InputEvent:
-    cls = _KINDS[kind]
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _opt(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _strs(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# per kind, a check per field, in field order (the dataclass's)
+_FIELD_CHECKS: dict[type, tuple[Callable[[Any], bool], ...]] = {
+    Post: (_str, _str, _is_time, _str, _str, _str, _strs, _strs),
+    MiniProgramEvent: (_str, _str, _str, _is_time, _str, _str, _opt(_str), _opt(_str), _opt(_str),
+                       _opt(_count), _opt(_count), _str, _opt(_is_time)),
+    Qualification: (_str, _str, _is_time, _strs, _opt(_is_time)),
+    Appeal: (_str, _str, _str, _str, _str, _is_time, _str),
+    Tick: (_str, _is_time),
+}
+assert all(len(checks) == len(_FIELD_NAMES[cls]) for cls, checks in _FIELD_CHECKS.items())
+
+
+def _build(kind: Any, values: list, account: str, latest: float) -> InputEvent:
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise DecodeError(INVALID_INTERNAL, f"unknown record kind {str(kind)[:20]!r}")
+    checks = _FIELD_CHECKS[cls]
+    if len(values) != len(checks) or not all(check(value) for check, value in zip(checks, values)):
+        raise DecodeError(INVALID_INTERNAL, f"a {cls.__name__} record with fields of the wrong number or type")
     for position in _TUPLE_FIELDS.get(cls, ()):
         values[position] = tuple(values[position])
-    return cls(*values)
+    event = cls(*values)
+    if event.subject_account != account:
+        raise DecodeError(INVALID_INTERNAL, f"a {cls.__name__} record filed under another account")
+    if event.event_time > latest:
+        raise DecodeError(INVALID_INTERNAL, f"a {cls.__name__} record timed after the wall clock")
+    return event
 
 
 def subject_partition(account: bytes, partitions: int) -> int:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import orjson
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from streams.core.events import Appeal, Tick
-from streams.wire import MAX_BUNDLE_BYTES, Bundler, decode_message, encode_event, subject_partition
-from tests.fixtures import ACCOUNT, T0, appeal, mp_event, post, qualification
+from streams.core.timefmt import parse_time
+from streams.decode import DecodeError
+from streams.wire import (
+    MAX_BUNDLE_BYTES,
+    Bundler,
+    decode_message,
+    encode_entry,
+    encode_event,
+    join_bundle,
+    subject_partition,
+)
+from tests.fixtures import ACCOUNT, DAY, T0, appeal, mp_event, post, qualification
 
 
 def sample_events() -> list:
@@ -87,4 +99,46 @@ def test_a_single_keyed_message_decodes_with_its_key_as_the_account() -> None:
     assert list(decode_message(ACCOUNT.encode(), encode_event(tick, None))) == [(ACCOUNT.encode(), tick, None)]
     event = appeal("act-2", outcome="upheld")
     assert isinstance(event, Appeal)
-    assert list(decode_message(b"k", encode_event(event, 5.0))) == [(b"k", event, 5.0)]
+    assert list(decode_message(ACCOUNT.encode(), encode_event(event, 5.0))) == [(ACCOUNT.encode(), event, 5.0)]
+
+
+# --- the internal topic is a trust boundary: what intake did not write never reaches the core
+
+def _rejected(key, raw, latest=float("inf")) -> str:
+    with pytest.raises(DecodeError) as caught:
+        decode_message(key, raw, latest)
+    assert caught.value.reason == "invalid_internal"
+    return caught.value.message
+
+
+def test_a_forged_tick_from_the_far_future_is_rejected() -> None:
+    # it would move the account's clock to 2099: every later event stale, the account immune
+    forged = encode_event(Tick(ACCOUNT, parse_time("2099-01-01T00:00:00+00:00")), None)
+    assert "after the wall clock" in _rejected(ACCOUNT.encode(), forged, latest=T0 + 600)
+    assert decode_message(ACCOUNT.encode(), encode_event(Tick(ACCOUNT, T0), None), latest=T0 + 600)
+
+
+def test_a_record_filed_under_another_account_is_rejected() -> None:
+    assert "another account" in _rejected(b"gh_someoneelse01", encode_event(Tick(ACCOUNT, T0), None))
+    entry = orjson.loads(encode_entry(post("x"), None))
+    entry[0] = "gh_someoneelse01"  # a bundle entry that puts this account's post into another's state
+    assert "another account" in _rejected(None, join_bundle([orjson.dumps(entry)]))
+
+
+@pytest.mark.parametrize("raw", [
+    b"not json", b"{}", b"[]", b'["z", null, "x"]', b'["B", "not an entry"]', b'["B", ["gh_x"]]',
+    b'["t", null, "gh_0123456789ab", "soon"]', b'["t", null, "gh_0123456789ab", 1.0, "extra"]',
+    b'["t", "yesterday", "gh_0123456789ab", 1.0]', b'["t", null, "gh_0123456789ab", true]',
+])
+def test_malformed_internal_records_are_rejected_not_crashed_on(raw) -> None:
+    _rejected(ACCOUNT.encode(), raw)
+
+
+def test_every_record_intake_writes_is_accepted() -> None:
+    events = [post("p"), mp_event("sale.secondary", counterparty="u2", price_cents=100, acquired_at=T0),
+              qualification(), appeal("act-1")]
+    bundler = Bundler(8)
+    for event in events:
+        bundler.add(event, 1.5)
+    decoded = [item for _, bundle in bundler.drain() for item in decode_message(None, bundle, latest=T0 + 10 * DAY)]
+    assert sorted(map(repr, (e for _, e, _ in decoded))) == sorted(map(repr, events))

@@ -1,6 +1,6 @@
 """The detector: one input event + one subject's state -> new state, actions, signal hits.
 
-This is the policy state machine of DESIGN.md, in plain Python. The live Faust worker and
+This is the policy state machine of docs/design.md, in plain Python. The live Faust worker and
 ``tradewatch replay`` both call :meth:`Detector.process`, which is why they decide alike.
 
 Per account, a case moves  (none) -> reminded -> suspended | closed,  or straight to
@@ -537,6 +537,12 @@ class Detector:
         case.emitted.append(action_id)
         if scores is None:
             scores = self._scores(state, at - self.policy.window_s, at)
+        elif any(reason.code in TEXT_CODES for reason in reasons):
+            # text cited as a reason is an offer's or a scheme's: name both stances' posts
+            # (a scheme post's trading words explain a trading suspension too)
+            present = {reason.code for reason in reasons}
+            reasons += tuple(r for r in scores.trading_reasons + scores.fraud_reasons
+                             if r.code in STANCE_SIGNAL_CODES and r.code not in present)
         record: dict[str, Any] = {
             "action_id": action_id,
             "action": action,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Union
 
-# miniprogram.events.v1 "type" values (contract, DESIGN.md)
+# miniprogram.events.v1 "type" values (contract, docs/design.md)
 SALE_PRIMARY = "sale.primary"
 LISTING_CREATED = "listing.created"
 LISTING_CANCELLED = "listing.cancelled"

@@ -51,7 +51,7 @@ import os
 import re
 import tomllib
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -497,10 +497,16 @@ class TextMatcher:
         found = _leftmost_longest(found)
         if not pattern_hits:
             return found
-        pattern_hits = _leftmost_longest(pattern_hits)
-        kept = [hit for hit in found
-                if _BREAK in hit[2].roles
-                or not any(p[0] < hit[1] and hit[0] < p[1] for p in pattern_hits)]
+        pattern_hits = _leftmost_longest(pattern_hits)  # ordered and non-overlapping
+        starts = [p[0] for p in pattern_hits]
+
+        def inside_pattern(hit: tuple[int, int, _Entry]) -> bool:
+            # the last pattern starting before the hit ends is the only one that can overlap
+            # it (patterns do not overlap each other): a bisect, not a scan of every pattern
+            index = bisect_left(starts, hit[1]) - 1
+            return index >= 0 and hit[0] < pattern_hits[index][1]
+
+        kept = [hit for hit in found if _BREAK in hit[2].roles or not inside_pattern(hit)]
         return sorted(kept + pattern_hits, key=lambda hit: hit[0])
 
     def match(self, title: str, text: str) -> list[TextHit]:
@@ -574,10 +580,14 @@ class TextMatcher:
         if score or negated_clause >= 0:
             # use vs mention: in a post that reports, warns or negates, a term in quotation
             # marks is being talked about ("保本回购"是圈套), not offered
-            quoted = _quoted_spans(joined)
+            quoted = sorted(_quoted_spans(joined))
             if quoted:
+                quote_starts = [qs for qs, _ in quoted]
                 for candidate in candidates:
-                    if any(qs <= candidate[2] and candidate[3] <= qe for qs, qe in quoted):
+                    # a span holding the candidate starts at most _MAX_QUOTE chars before it
+                    low = bisect_left(quote_starts, candidate[2] - _MAX_QUOTE)
+                    high = bisect_right(quote_starts, candidate[2])
+                    if any(candidate[3] <= quoted[i][1] for i in range(low, high)):
                         candidate[5] = False
         soliciting = any(c[6] for c in candidates if c[5])
 
@@ -594,11 +604,14 @@ class TextMatcher:
             return PostAnalysis([], reads_as_reporting(0), bool(collectible_at), bool(other_at))
 
         trailing_window = settings["trailing_negation_window"]
-        for neg_start, neg_clause in trailing:
-            for candidate in candidates:
-                if (candidate[4] == neg_clause and candidate[3] <= neg_start
-                        and neg_start - candidate[3] <= trailing_window):
-                    candidate[5] = False
+        if trailing:
+            # candidates are in text order, so their ends are ordered: each trailing negator
+            # looks only at the candidates ending within its window before it
+            ends = [c[3] for c in candidates]
+            for neg_start, neg_clause in trailing:
+                for index in range(bisect_left(ends, neg_start - trailing_window), bisect_right(ends, neg_start)):
+                    if candidates[index][4] == neg_clause:
+                        candidates[index][5] = False
 
         window = settings["context_window"]
         counted, contextless = [], []
@@ -644,6 +657,9 @@ _QUOTE_PAIRS = {"\u201c": "\u201d", "\u300c": "\u300d", "\u300e": "\u300f", '"':
                 "(如": ")", "(例如": ")", "(比如": ")", "(e.g.": ")"}
 
 
+_MAX_QUOTE = 41  # a quoted span is at most this long (longer "quotes" are prose between marks)
+
+
 def _quoted_spans(text: str) -> list[tuple[int, int]]:
     """Spans inside quotation marks (“…”, 「…」, 『…』, "…") or example parentheses, at most 40
     characters long."""
@@ -654,7 +670,7 @@ def _quoted_spans(text: str) -> list[tuple[int, int]]:
             end = text.find(closing, start + 1)
             if end == -1:
                 break
-            if end - start <= 41:
+            if end - start <= _MAX_QUOTE:
                 spans.append((start + len(opening), end))
             start = text.find(opening, end + 1)
     return spans

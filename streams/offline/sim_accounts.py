@@ -2,7 +2,7 @@
 
 Each script writes an account's posts, its mini programs' events and its qualification
 messages into a shared list, and returns the label — the strongest action the policy in
-DOMAIN.md should end with for it. Timing is chosen so the label is unambiguous: suspended
+docs/domain.md should end with for it. Timing is chosen so the label is unambiguous: suspended
 archetypes keep trading well past the 72-hour grace period, the "stopped" archetype goes
 quiet for the last 7+ days, licence-provers are verified within 48 h of starting to trade.
 """

@@ -1,13 +1,13 @@
 """``tradewatch simulate``: seeded, labelled synthetic traffic for the input topics.
 
 Why: the detector needs an evaluation set with known answers, and the demo needs traffic.
-The generator is written independently of the detector, from DOMAIN.md alone: each account
+The generator is written independently of the detector, from the domain description (docs/domain.md) alone: each account
 follows one archetype (open resale market, consignment, disguised trading, crypto
 settlement, fraud, licence-prover, a trader that stops, first-hand platforms, compliance
 notices, news, stock commentary, second-hand shops, an allowlisted leading platform) and
 gets the label the policy should end with.
 
-Output: a :class:`Simulation` whose ``records`` are Recording lines (DESIGN.md) sorted by
+Output: a :class:`Simulation` whose ``records`` are Recording lines (docs/design.md) sorted by
 event time (stable), and whose ``labels`` are Labels lines plus the archetype name.
 
 Allowlist: the licensed leading platforms have fixed ids, ``ALLOWLISTED_ACCOUNT_IDS``

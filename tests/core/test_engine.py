@@ -1,4 +1,4 @@
-"""The policy state machine, transition by transition (DESIGN.md "Policy")."""
+"""The policy state machine, transition by transition (docs/design.md "Policy")."""
 
 from __future__ import annotations
 

@@ -268,3 +268,24 @@ def test_grouped_trie_matches_like_the_flat_alternation() -> None:
     for text in map(normalise, texts):
         assert [(m.span(), m.group()) for m in grouped.finditer(text)] == [
             (m.span(), m.group()) for m in flat.finditer(text)]
+
+
+def test_analysis_cost_grows_linearly_with_the_post_length():
+    """A post dense with trading words, negators and quotes: ten times longer costs about ten
+    times as much (it was quadratic: 100k characters took ~120 times as long as 10k), so one
+    hostile post cannot stall the event loop that decides every account of a worker."""
+    import time
+
+    matcher = TextMatcher.default()
+    unit = "数字藏品寄售市场开放，二级市场暂不开放，“保本回购”加V：abc12345 不支持转售 "
+
+    def cost(length: int) -> float:
+        text = (unit * (length // len(unit) + 1))[:length]
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            matcher.analyse("", text)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert cost(100_000) / cost(10_000) < 20

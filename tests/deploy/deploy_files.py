@@ -23,7 +23,7 @@ COMPOSE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 K8S_DIR = DEPLOY / "k8s"
 
-# Contract (DESIGN.md "Topics" and the worker brief): every topic the app id "tradewatch" uses.
+# Contract (docs/design.md "Topics"): every topic the app id "tradewatch" uses.
 INPUT_TOPICS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1")
 OUTPUT_TOPICS = ("enforcement.actions.v1", "tradewatch.shadow.v1", "tradewatch.dlq.v1")
 REKEYED_TOPIC = "tradewatch-subject-inputs"

@@ -249,6 +249,6 @@ def test_compaction_and_retention(topic: str) -> None:
 
 
 def test_input_topics_and_changelog_share_the_partition_count() -> None:
-    """A table's changelog needs its source topic's partition count (DESIGN.md pitfalls)."""
+    """A table's changelog needs its source topic's partition count (docs/design.md, Faust pitfalls)."""
     counts = {kafka_topics()[topic]["spec"]["partitions"] for topic in (*INPUT_TOPICS, REKEYED_TOPIC, CHANGELOG_TOPIC)}
     assert counts == {partitions()}

@@ -28,7 +28,8 @@ def test_suspension_flood_opens_the_breaker_until_an_operator_resets_it(kafka, t
     policy = tmp_path / "policy.toml"
     text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
     text = text.replace("max_suspensions_per_minute = 60", "max_suspensions_per_minute = 2")
-    text = text.replace('vocabulary = "vocabulary.toml"', f'vocabulary = "{DEFAULT_POLICY_PATH.parent / "vocabulary.toml"}"')
+    for name in ("vocabulary.toml", "stance_model.json.gz"):  # the copy's data files are the shipped ones
+        text = text.replace(f'"{name}"', f'"{DEFAULT_POLICY_PATH.parent / name}"')
     policy.write_text(text, encoding="utf-8")
     worker = WorkerProcess(kafka.bootstrap, "tw-breaker", tmp_path, extra_env={"TRADEWATCH_POLICY": str(policy)}).start()
     try:

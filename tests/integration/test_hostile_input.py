@@ -69,3 +69,27 @@ def test_hostile_input_goes_to_dead_letters_and_changes_no_decision(kafka_with_b
         assert worker.process.poll() is None, "the worker died"
     finally:
         worker.stop()
+
+
+def test_a_message_with_a_megabyte_of_headers_is_dead_lettered_and_its_batch_still_decided(kafka, tmp_path):
+    """It once crashed intake's dead-lettering: the message never reached the dead-letter topic
+    and the valid events before it in the same batch were committed without being decided."""
+    account, app = "gh_badc0ffee001", "wxbadc0ffee0000002"
+    valid = resale_records(account, app, count=15, every_s=600)
+    hostile = {"topic": "posts.v1", "key": account, "value": b"not json",
+               "headers": [(f"x-{i}", b"h" * 10_000) for i in range(104)] + [("x-fill", b"h" * 5_500)]}
+    worker = WorkerProcess(kafka.bootstrap, "tw-big-headers", tmp_path).start()
+    try:
+        worker.wait_ready()
+        produce(kafka.bootstrap, valid + [hostile], max_request_size=2 * 1024 * 1024)
+        wait_for(lambda: worker.metric("tradewatch_events_consumed_total", outcome="valid") == len(valid), 60,
+                 "every valid event of the batch decided")
+        dead = wait_for(lambda: read_all(kafka.bootstrap, "tradewatch.dlq.v1"), 30, "the dead letter")
+        [letter] = dead
+        headers = dict(letter.headers)
+        assert letter.value == b"not json" and headers["tw-error-class"] == b"not_json"
+        omitted, _ = headers["tw-headers-omitted"].split(b" headers")
+        assert int(omitted) > 90  # most of the megabyte left out, and said so
+        assert worker.process.poll() is None, "the worker died"
+    finally:
+        worker.stop()

@@ -1,4 +1,4 @@
-"""tradewatch simulate: labelled traffic that honours the topic contracts in DESIGN.md."""
+"""tradewatch simulate: labelled traffic that honours the topic contracts in docs/design.md."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ QUALIFICATION_STATUSES = {"submitted", "verified", "rejected", "expired", "revok
 TRADING_TYPES = {"listing.created", "listing.cancelled", "sale.secondary", "transfer.gift", "payment"}
 DAY = 86_400
 
-# DESIGN.md "Topics (contract)": field -> (kind, required). Kinds: str, time, int>=0, [str].
+# docs/design.md "Topics (contract)": field -> (kind, required). Kinds: str, time, int>=0, [str].
 CONTRACT = {
     "posts.v1": {
         "event_id": ("str", True), "account_id": ("str", True), "account_name": ("str", False),

@@ -1,0 +1,95 @@
+"""Dead letters stay sendable whatever came in, and never vanish."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import pytest
+from aiokafka.errors import MessageSizeTooLargeError
+
+from streams.core.policy import load_policy
+from streams.publisher import (
+    MAX_ORIGINAL_HEADER_BYTES,
+    ActionPublisher,
+    DeadLetterLost,
+    dead_letter_headers,
+)
+
+
+@dataclass
+class Message:
+    value: bytes
+    headers: list = field(default_factory=list)
+    key: bytes = b"gh_0123456789ab"
+    topic: str = "posts.v1"
+    partition: int = 3
+    offset: int = 42
+
+
+class Producer:
+    """Accepts a record when its value and headers fit ``limit`` bytes; refuses it for good otherwise."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sent: list[tuple] = []
+
+    async def send_and_wait(self, topic, key, value, partition, timestamp, headers):
+        size = len(value or b"") + sum(len(k) + len(v) for k, v in headers)
+        if size > self.limit:
+            raise MessageSizeTooLargeError()
+        self.sent.append((topic, key, value, headers))
+
+
+class App:
+    def __init__(self, limit: int) -> None:
+        self.producer = Producer(limit)
+
+
+def publisher(limit: int) -> ActionPublisher:
+    return ActionPublisher(App(limit), load_policy(), logging.getLogger("test"))
+
+
+HUGE_HEADERS = [(f"h{i}", b"x" * 10_000) for i in range(100)]  # ~1 MB of the message's own headers
+
+
+def test_a_dead_letter_keeps_a_bounded_share_of_the_original_headers_and_says_what_it_left_out():
+    headers = dict(dead_letter_headers(Message(b"{}", HUGE_HEADERS), "schema", "bad"))
+    own = {name: value for name, value in headers.items() if not name.startswith("tw-")}
+    assert sum(len(k) + len(v) for k, v in own.items()) <= MAX_ORIGINAL_HEADER_BYTES
+    assert headers["tw-headers-omitted"].startswith(b"99 headers")
+    assert headers["tw-error-class"] == b"schema" and headers["tw-source-offset"] == b"42"
+
+
+def test_a_message_cannot_forge_its_own_rejection_headers():
+    forged = Message(b"{}", [("tw-error-class", b"none"), ("trace-id", b"abc")])
+    headers = dead_letter_headers(forged, "schema", "bad")
+    assert headers.count(("tw-error-class", b"schema")) == 1 and ("tw-error-class", b"none") not in headers
+    assert ("trace-id", b"abc") in headers
+
+
+def test_the_1mib_headers_message_reaches_the_dead_letter_topic():
+    sender = publisher(limit=1_048_576)
+    message = Message(b"not json" * 100, HUGE_HEADERS)
+    asyncio.run(sender.dead_letter(message, dead_letter_headers(message, "not_json", "bad")))
+    [(topic, _, value, _)] = sender.app.producer.sent
+    assert topic == "tradewatch.dlq.v1" and value == message.value
+
+
+def test_when_the_full_dead_letter_is_refused_a_minimal_one_keeps_the_evidence():
+    sender = publisher(limit=2_000)
+    message = Message(b"v" * 5_000, [("trace-id", b"abc")])
+    asyncio.run(sender.dead_letter(message, dead_letter_headers(message, "too_large", "5000 bytes")))
+    [(_, key, value, headers)] = sender.app.producer.sent
+    headers = dict(headers)
+    assert value is None and key is None
+    assert headers["tw-error-class"] == b"too_large" and headers["tw-source-partition"] == b"3"
+    assert b"5000 bytes" in headers["tw-value-omitted"] and len(headers["tw-value-sha256"]) == 64
+
+
+def test_a_dead_letter_that_cannot_be_written_at_all_is_never_dropped_silently():
+    sender = publisher(limit=10)
+    message = Message(b"v" * 100)
+    with pytest.raises(DeadLetterLost, match=r"posts.v1\[3\]@42"):
+        asyncio.run(sender.dead_letter(message, dead_letter_headers(message, "schema", "bad")))
