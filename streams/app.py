@@ -35,9 +35,10 @@ from faust.serializers import codecs
 from faust.types import TP
 
 from streams import metrics, topics
+from streams.appeals import verified_appeal
 from streams.config import Config
 from streams.core.engine import Detector
-from streams.core.events import Tick
+from streams.core.events import Appeal, Tick
 from streams.core.state import CASE_STATES, SubjectState
 from streams.decided import Unstored
 from streams.decode import DecodeError, DecodeLimits, decode_input
@@ -171,6 +172,9 @@ def create_app(config: Config) -> Tradewatch:
             try:
                 decoded = decode_input(message.topic, message.value, limits)
                 check_event_time(decoded, time.time(), config.max_future_skew_s)
+                if type(decoded) is Appeal:  # counts only when a configured reviewer signed it
+                    decoded = verified_appeal(decoded, config.reviewers, message.topic, message.key,
+                                              message.value, message.headers)
                 bundler.add(decoded, message.timestamp)
             except DecodeError as error:
                 metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
@@ -270,6 +274,11 @@ def create_app(config: Config) -> Tradewatch:
                 await dead_letter_or_stop(single, dead_letter_headers(single, "internal_error", type(error).__name__))
                 continue
             touched[account] = state  # stored even after a duplicate: see streams/decided.py
+            if outcome.rejected is not None:  # e.g. an appeal naming no suspension of ours
+                reason, detail = outcome.rejected
+                metrics.INVALID_EVENTS.labels(message.topic, reason).inc()
+                single = _SingleEvent(message, account, encode_event(core_event, produced_at))
+                await dead_letter_or_stop(single, dead_letter_headers(single, reason, detail))
             if isinstance(core_event, Tick):
                 actions.extend((action, produced_at) for action in outcome.actions)
                 continue

@@ -11,6 +11,7 @@ from pathlib import Path
 from streams.config import SETTINGS, ConfigError, load_config
 from streams.core.policy import PolicyError, load_policy
 from streams.core.timefmt import TimeFormatError, parse_time
+from streams.signing import SigningConfigError, SigningKeys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +110,14 @@ def _time_arg(value: str | None, flag: str) -> float | None:
         raise ConfigError(f"{flag}={value!r} is not allowed: an RFC 3339 time with an offset") from None
 
 
+def _reviewers() -> SigningKeys | None:
+    """The reviewer keys whose signed appeals count (TRADEWATCH_REVIEWER_KEYS[_DIR]), as for a worker."""
+    try:
+        return SigningKeys.reviewers_from_env()
+    except SigningConfigError as error:
+        raise ConfigError(str(error)) from None
+
+
 # ---------------------------------------------------------------- commands
 def run_worker(args: argparse.Namespace) -> int:
     from streams.worker import run
@@ -133,7 +142,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     until = _time_arg(args.until, "--until")
-    result = replay(read_recording(args.recordings), policy, until=until)
+    result = replay(read_recording(args.recordings), policy, until=until, reviewers=_reviewers())
     for item in result.invalid:
         print(f"invalid {item.where}: {item.reason}: {item.message}", file=sys.stderr)
     if args.out:
@@ -171,7 +180,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         until = None
     else:
         until = _time_arg(args.until, "--until")
-    result = replay(read_recording(args.recording), policy, until=until)
+    result = replay(read_recording(args.recording), policy, until=until, reviewers=_reviewers())
     evaluation = evaluate(result, read_labels(args.labels))
     print(format_report(evaluation, result))
     return 0

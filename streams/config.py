@@ -78,6 +78,7 @@ class Config:
     batch_wait_s: float
     security: KafkaSecurity = KafkaSecurity()
     signing: SigningKeys | None = None
+    reviewers: SigningKeys | None = None  # whose signed appeals count
 
     @property
     def bootstrap_servers(self) -> str:
@@ -133,6 +134,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
     try:
         security = KafkaSecurity.from_env(source)
         signing = SigningKeys.from_env(source)
+        reviewers = SigningKeys.reviewers_from_env(source)
     except (SecurityConfigError, SigningConfigError) as exc:
         raise ConfigError(str(exc)) from None
     return Config(
@@ -157,6 +159,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         batch_wait_s=batch_wait_ms / 1000,
         security=security,
         signing=signing,
+        reviewers=reviewers,
     )
 
 

@@ -42,6 +42,9 @@ DECODE_REASONS = (
     "unknown_topic",
     "future_time",
     "invalid_internal",
+    "unsigned_appeal",
+    "bad_signature",
+    "unknown_action",
     "internal_error",
 )
 """Every value :attr:`DecodeError.reason` can take (a bounded metric label set)."""

@@ -68,12 +68,16 @@ DEFAULT_FUTURE_SKEW_S = 300.0
 ENV_KEYS = "TRADEWATCH_SIGNING_KEYS"
 ENV_KEYS_DIR = "TRADEWATCH_SIGNING_KEYS_DIR"
 ENV_KEY_ID = "TRADEWATCH_SIGNING_KEY_ID"
+ENV_REVIEWER_KEYS = "TRADEWATCH_REVIEWER_KEYS"
+ENV_REVIEWER_KEYS_DIR = "TRADEWATCH_REVIEWER_KEYS_DIR"
 
 # (env, default, help): config.py turns these into Setting rows, and so into the README table.
 SIGNING_SETTINGS: tuple[tuple[str, str, str], ...] = (
     (ENV_KEYS, "", "action signing keys: kid:BASE64 or kid=@/path/file, comma-separated (secrets >= 32 bytes; PEM file = Ed25519); empty = actions are not signed"),
     (ENV_KEYS_DIR, "", "directory with one key file per key id (e.g. a mounted Kubernetes Secret); combined with TRADEWATCH_SIGNING_KEYS"),
     (ENV_KEY_ID, "", "key id that signs new actions; may be empty when exactly one configured key can sign"),
+    (ENV_REVIEWER_KEYS, "", "keys of the reviewers whose signed appeals count (same formats as the signing keys; Ed25519 public keys verify only); empty = every appeal is dead-lettered as unsigned"),
+    (ENV_REVIEWER_KEYS_DIR, "", "directory with one reviewer key file per key id; combined with TRADEWATCH_REVIEWER_KEYS"),
 )
 
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -188,6 +192,23 @@ class SigningKeys:
         raise TypeError("SigningKeys cannot be pickled")
 
     @classmethod
+    def reviewers_from_env(cls, env: Mapping[str, str] | None = None) -> "SigningKeys | None":
+        """The reviewer keys that may sign appeals (TRADEWATCH_REVIEWER_KEYS[_DIR], the same
+        formats as the signing keys; verification only); None when none are configured."""
+        source = os.environ if env is None else env
+        inline = source.get(ENV_REVIEWER_KEYS, "").strip()
+        directory = source.get(ENV_REVIEWER_KEYS_DIR, "").strip()
+        keys = _parse_inline(inline, ENV_REVIEWER_KEYS) if inline else []
+        if directory:
+            keys += _read_directory(directory, ENV_REVIEWER_KEYS_DIR)
+        if not keys:
+            return None
+        ids = [key.key_id for key in keys]
+        if len(set(ids)) != len(ids):
+            raise SigningConfigError(f"a reviewer key id appears twice in {ENV_REVIEWER_KEYS}/{ENV_REVIEWER_KEYS_DIR}")
+        return cls(keys, None)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, require_active: bool = True) -> "SigningKeys | None":
         """Keys from TRADEWATCH_SIGNING_*; None when none are configured (signing is off).
 
@@ -227,17 +248,17 @@ class SigningKeys:
         return cls(keys, active)
 
 
-def _parse_inline(raw: str) -> list[SigningKey]:
+def _parse_inline(raw: str, env_name: str = ENV_KEYS) -> list[SigningKey]:
     keys = []
     for position, entry in enumerate(part.strip() for part in raw.split(",")):
         if not entry:
             continue
         match = re.match(r"([^:=]*)[:=](.*)", entry, re.S)
         if match is None:
-            raise SigningConfigError(f"{ENV_KEYS}: entry {position + 1} is not allowed: expected kid:BASE64 or kid=@/path/to/file")
+            raise SigningConfigError(f"{env_name}: entry {position + 1} is not allowed: expected kid:BASE64 or kid=@/path/to/file")
         key_id, material = match.group(1).strip(), match.group(2).strip()
-        where = f"{ENV_KEYS} (key id {key_id!r})"
-        _check_key_id(key_id, f"{ENV_KEYS}: entry {position + 1}")
+        where = f"{env_name} (key id {key_id!r})"
+        _check_key_id(key_id, f"{env_name}: entry {position + 1}")
         if material.startswith("@"):
             path = Path(material[1:])
             keys.append(_key_from_text(key_id, _read_key_file(path, where), f"{where} file {str(path)!r}"))
@@ -246,19 +267,19 @@ def _parse_inline(raw: str) -> list[SigningKey]:
     return keys
 
 
-def _read_directory(directory: str) -> list[SigningKey]:
+def _read_directory(directory: str, env_name: str = ENV_KEYS_DIR) -> list[SigningKey]:
     root = Path(directory)
     if not root.is_dir():
-        raise SigningConfigError(f"{ENV_KEYS_DIR}={directory!r} is not allowed: not a readable directory")
+        raise SigningConfigError(f"{env_name}={directory!r} is not allowed: not a readable directory")
     keys = []
     for path in sorted(root.iterdir()):
         if path.name.startswith(".") or not path.is_file():  # ..data, ..2024_01_01 (Kubernetes)
             continue
-        where = f"{ENV_KEYS_DIR} file {path.name!r}"
+        where = f"{env_name} file {path.name!r}"
         _check_key_id(path.name, where)
         keys.append(_key_from_text(path.name, _read_key_file(path, where), where))
     if not keys:
-        raise SigningConfigError(f"{ENV_KEYS_DIR}={directory!r} is not allowed: it holds no key files")
+        raise SigningConfigError(f"{env_name}={directory!r} is not allowed: it holds no key files")
     return keys
 
 

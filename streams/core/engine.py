@@ -69,6 +69,7 @@ class Outcome:
     duplicate: bool = False
     stale: bool = False
     suppressed: int = 0  # actions this case had already emitted
+    rejected: tuple[str, str] | None = None  # (reason, detail): an input the shell must dead-letter
 
 
 def _sum_certainly_below(threshold: float) -> float:
@@ -285,13 +286,16 @@ class Detector:
 
     def _apply_appeal(self, state: SubjectState, appeal: Appeal, outcome: Outcome) -> None:
         case = state.case
-        if appeal.outcome != "overturned" or case is None or case.state != SUSPENDED:
-            return
-        if appeal.action_id not in case.suspension_action_ids:
+        if appeal.outcome != "overturned":
+            return  # upheld: the suspension stands, nothing to send
+        if case is None or case.state != SUSPENDED or appeal.action_id not in case.suspension_action_ids:
+            outcome.rejected = ("unknown_action",
+                                f"appeal {appeal.appeal_id[:64]!r} names no suspension of this account's open case")
             return
         reason = (Reason("appeal_overturned", 0.0, 1, (appeal.appeal_id,)),)
+        signed = {"appeal_id": appeal.appeal_id, "reviewer": appeal.reviewer}
         for kind, subject_id in case.suspended_subjects:
-            self._emit(state, case, REINSTATE, kind, subject_id, reason, None, appeal.decided_at, outcome)
+            self._emit(state, case, REINSTATE, kind, subject_id, reason, None, appeal.decided_at, outcome, extra=signed)
         state.case = None
         state.counting_since = appeal.decided_at  # the reviewed evidence never reopens a case
 
@@ -529,6 +533,7 @@ class Detector:
         at: float,
         outcome: Outcome,
         deadline: float | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         action_id = make_action_id(kind, subject_id, case.case_id, action)
         if action_id in case.emitted:
@@ -558,5 +563,7 @@ class Detector:
         }
         if deadline is not None:
             record["deadline"] = format_time(deadline)
+        if extra:
+            record.update(extra)
         outcome.actions.append(record)
         return record

@@ -23,7 +23,8 @@ import orjson
 
 from streams.core.actions import stamp
 from streams.core.engine import Detector
-from streams.core.events import InputEvent, MiniProgramEvent, Post, Tick
+from streams.appeals import verified_appeal
+from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Tick
 from streams.core.policy import Policy
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
@@ -35,6 +36,8 @@ from streams.decode import (
     decode_input,
     plain_mini_program_event,
 )
+from streams.signing import SigningKeys
+from streams.topics import APPEALS
 from streams.topics import MINI_PROGRAM_EVENTS as MINIPROGRAM_EVENTS
 from streams.intake import check_event_time
 
@@ -76,8 +79,12 @@ def read_recording(paths: Iterable[str | Path]) -> Iterator[tuple[str, bytes]]:
                     yield f"{path}:{number}", line
 
 
-def decode_recording_line(raw: bytes, limits: DecodeLimits) -> tuple[str, InputEvent]:
-    """One recording line -> (topic, event); DecodeError if the line or its message is bad."""
+def decode_recording_line(raw: bytes, limits: DecodeLimits, reviewers: SigningKeys | None = None) -> tuple[str, InputEvent]:
+    """One recording line -> (topic, event); DecodeError if the line or its message is bad.
+
+    An appeal counts only when signed by one of ``reviewers`` (``streams/appeals.py``): its
+    line carries the signature in ``"headers"`` and the signed bytes as its ``"value"``, a
+    string (an object stands for its compact JSON serialisation)."""
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -86,6 +93,8 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits) -> tuple[str, InputE
         raise DecodeError("not_object", 'recording line must be {"topic": ..., "key": ..., "value": {...}}')
     topic = record["topic"]
     value = record["value"]
+    if topic == APPEALS:
+        return topic, _signed_appeal(record, limits, reviewers)
     if isinstance(value, dict):  # the usual case: the message is already parsed
         if topic == MINIPROGRAM_EVENTS:  # most messages: plainly valid, checked and built in one go
             event = plain_mini_program_event(raw, value, limits)
@@ -95,6 +104,19 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits) -> tuple[str, InputE
         return topic, decode_document(topic, value, encoded, limits)
     raw_value = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
     return topic, decode_input(topic, raw_value, limits)
+
+
+def _signed_appeal(record: dict[str, Any], limits: DecodeLimits, reviewers: SigningKeys | None) -> InputEvent:
+    value = record["value"]
+    raw_value = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
+    appeal = decode_input(APPEALS, raw_value, limits)
+    key = record.get("key")
+    headers = record.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise DecodeError("not_object", 'a recording line\'s "headers" must be an object of strings')
+    pairs = [(str(name), str(text).encode()) for name, text in headers.items()]
+    assert isinstance(appeal, Appeal)
+    return verified_appeal(appeal, reviewers, APPEALS, key.encode() if isinstance(key, str) else None, raw_value, pairs)
 
 
 @contextmanager
@@ -129,15 +151,17 @@ def replay(
     max_future_skew_s: float = 600.0,
     wall_clock: Callable[[], float] = time.time,
     detector: Detector | None = None,
+    reviewers: SigningKeys | None = None,
 ) -> ReplayResult:
     """Run the detection core over recorded messages; see the module docstring.
 
     ``until``: advance every account clock to this time at the end (pending deadlines fire);
     ``"end"`` means the latest event time in the recording, as a live worker's wall-clock
-    tick would do when the traffic stops.
+    tick would do when the traffic stops. ``reviewers``: the keys whose signed appeals count
+    (none: every appeal is invalid, as in a worker without reviewer keys).
     """
     with _cycle_collector_paused():
-        return _replay(lines, policy, until, limits, max_future_skew_s, wall_clock, detector)
+        return _replay(lines, policy, until, limits, max_future_skew_s, wall_clock, detector, reviewers)
 
 
 def _replay(
@@ -148,6 +172,7 @@ def _replay(
     max_future_skew_s: float,
     wall_clock: Callable[[], float],
     detector: Detector | None,
+    reviewers: SigningKeys | None,
 ) -> ReplayResult:
     detector = detector or Detector(policy)
     result = ReplayResult()
@@ -158,7 +183,7 @@ def _replay(
     index = -1
     for index, (where, raw) in enumerate(lines):
         try:
-            topic, event = decode_recording_line(raw, limits)
+            topic, event = decode_recording_line(raw, limits, reviewers)
             if type(event) is MiniProgramEvent:  # most events: plain attributes, not properties
                 at, account = event.occurred_at, event.owner_account_id
             else:
@@ -192,6 +217,7 @@ def _replay(
     states = result.states
     process = detector.process
     caused: list[tuple[int, list[str], list[dict[str, Any]]]] = []  # (place, hits, actions)
+    rejected: list[tuple[int, InputEvent, tuple[str, str]]] = []
     duplicates = 0
     for account, events in by_account.items():
         state = states.get(account)
@@ -201,6 +227,8 @@ def _replay(
                 duplicates += 1
             elif outcome.hits or outcome.actions:
                 caused.append((position, outcome.hits, outcome.actions))
+            if outcome.rejected is not None:  # e.g. an appeal naming no suspension of ours
+                rejected.append((position, event, outcome.rejected))
         states[account] = state
         events.clear()
     caused.sort(key=itemgetter(0))
@@ -209,8 +237,10 @@ def _replay(
         hits += event_hits
         if actions:
             result.actions.extend(stamp(action, format_time(wall_clock())) for action in actions)
+    for _, event, (reason, detail) in sorted(rejected, key=itemgetter(0)):
+        result.invalid.append(Invalid(f"{type(event).__name__} {event.event_id}", reason, detail))
     result.duplicates = duplicates
-    result.valid = decoded_count - duplicates
+    result.valid = decoded_count - duplicates - len(rejected)
     result.hits.update(hits)
     if until == "end":
         until = latest

@@ -286,16 +286,18 @@ def test_overturned_appeal_reinstates_every_suspended_subject(policy):
     state, reinstated = run(detector, [appeal(account_suspension["action_id"], at=T0 + 6 * DAY)], state)
     assert sorted(kinds(reinstated)) == sorted(("reinstate", a["subject"]["kind"]) for a in suspensions)
     assert reinstated[0]["reasons"][0]["code"] == "appeal_overturned"
+    assert {(a["appeal_id"], a["reviewer"]) for a in reinstated} == {(reinstated[0]["reasons"][0]["evidence"][0], "reviewer-7")}
     # the evidence a human reviewed does not reopen a case on the next quiet event
     _, after = run(detector, [mp_event("sale.primary", at=T0 + 6 * DAY + HOUR, item_id="x")], state)
     assert after == []
 
 
-def test_appeal_for_an_unknown_action_changes_nothing(policy):
+def test_appeal_for_an_unknown_action_changes_nothing_and_is_rejected(policy):
     detector = make_detector(policy)
     state, _ = run(detector, resales(30) + resales(40, start=T0 + DAY, every=2 * HOUR))
-    _, actions = run(detector, [appeal("act_not_ours", at=T0 + 6 * DAY)], state)
-    assert actions == []
+    state, outcome = detector.process(state, appeal("act_not_ours", at=T0 + 6 * DAY))
+    assert outcome.actions == [] and outcome.rejected[0] == "unknown_action"
+    assert state.case is not None and state.case.state == "suspended"
 
 
 def test_redelivered_events_never_count_twice_or_emit_again(policy):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import time
 
+import orjson
+
 from streams.core.timefmt import format_time
 
 BASE = (time.time() // 3600 - 24 * 7) * 3600  # a week ago, on an hour boundary: never "future"
@@ -47,3 +49,18 @@ def qualification_record(account: str, status: str, at_offset_s: float = 0.0) ->
         "value": {"account_id": account, "status": status, "licences": ["icp", "edi"],
                   "valid_until": format_time(BASE + 400 * 86400), "updated_at": format_time(BASE + at_offset_s)},
     }
+
+
+def appeal_record(account: str, action_id: str, at_offset_s: float, appeal_id: str, reviewer=None,
+                  outcome: str = "overturned") -> dict:
+    """An appeal as a recording line; signed by ``reviewer`` (SigningKeys) when given."""
+    from streams.signing import sign
+
+    value = orjson.dumps({"appeal_id": appeal_id, "account_id": account, "action_id": action_id,
+                          "outcome": outcome, "reviewer": "whoever-says-so",
+                          "decided_at": format_time(BASE + at_offset_s)})
+    record: dict = {"topic": "enforcement.appeals.v1", "key": account, "value": value.decode()}
+    if reviewer is not None:
+        headers = sign(reviewer, "enforcement.appeals.v1", account.encode(), value, int((BASE + at_offset_s) * 1000))
+        record["headers"] = {name: raw.decode() for name, raw in headers}
+    return record
