@@ -34,7 +34,7 @@ import faust
 from faust.serializers import codecs
 from faust.types import TP
 
-from streams import metrics, topics
+from streams import logfilter, metrics, topics
 from streams.appeals import verified_appeal
 from streams.config import Config
 from streams.core.engine import Detector
@@ -48,6 +48,7 @@ from streams.ordering import OffsetOrder, SkippedHeadWatch
 from streams.wire import Bundler, decode_message, encode_event, subject_partition
 
 log = logging.getLogger("tradewatch")
+logfilter.install(log)  # ids in log lines come from producers: a newline must not forge a line
 ORDER_MAX_WAIT_S = 2.0  # a reordering after a rebalance resolves in milliseconds; then re-fetch
 HEAD_CHECK_INTERVAL_S = 2.0
 HEAD_MAX_WAIT_S = 10.0  # a commit stuck this long behind an undelivered offset: re-fetch it

@@ -225,13 +225,21 @@ class Linear:
         self.bias = tuple(float(bias.get(c, 0.0)) for c in classes)
         self.weights = tuple(dict(weights.get(c, {})) for c in classes)
 
-    def scores(self, features: Iterable[str]) -> list[float]:
+    def scores(self, features: Iterable[str], count: int | None = None) -> list[float]:
+        """Linear scores per class. ``count`` is the number of features the input has when
+        ``features`` holds only those the model knows (the scale is the whole input's)."""
         feats = list(features)
-        scale = 1.0 / math.sqrt(len(feats)) if feats else 0.0
-        return [b + scale * sum(map(w.get, feats, repeat(0.0))) for b, w in zip(self.bias, self.weights)]
+        total = len(feats) if count is None else count
+        scale = 1.0 / math.sqrt(total) if total else 0.0
+        # fsum: exactly rounded whatever the order, and a set's order changes with the hash seed
+        # of the process, so a worker and replay must not depend on it
+        return [b + scale * math.fsum(map(w.get, feats, repeat(0.0))) for b, w in zip(self.bias, self.weights)]
 
-    def probabilities(self, features: Iterable[str]) -> list[float]:
-        return _softmax(self.scores(features))
+    def probabilities(self, features: Iterable[str], count: int | None = None) -> list[float]:
+        return _softmax(self.scores(features, count))
+
+    def known(self) -> frozenset[str]:
+        return frozenset().union(*self.weights)
 
     def to_mapping(self) -> dict[str, Any]:
         return {
@@ -259,6 +267,8 @@ class StanceModel:
         self.kind = kind
         self.gate = gate
         self.version = version
+        # a post's features that no weight mentions add nothing but the scale: dropped at once
+        self._known = kind.known() | gate.known()
         self._offer_kinds = [i for i, k in enumerate(kind.classes) if k in OFFER_KINDS]
         self._other_kinds = [i for i, k in enumerate(kind.classes) if k not in OFFER_KINDS]
 
@@ -309,11 +319,12 @@ def _softmax(scores: list[float]) -> list[float]:
 def _classify(model: StanceModel, title: str, text: str, explain: bool) -> Stance:
     # Accounts repeat posts (daily notices, reposted offers): the cache makes a repeat free.
     normalised = normalised_post(title, text)
-    feats = features(normalised)
-    probs = model.kind.probabilities(feats)
+    every = features(normalised)
+    feats, count = every & model._known, len(every)
+    probs = model.kind.probabilities(feats, count)
     # two models' readings of "offer or scheme", averaged: the gate trained for exactly
     # that question, and the kind model's probability mass on the offer kinds
-    offer = (model.gate.probabilities(feats)[0] + sum(probs[i] for i in model._offer_kinds)) / 2
+    offer = (model.gate.probabilities(feats, count)[0] + sum(probs[i] for i in model._offer_kinds)) / 2
     # the gate decides offer or not; the kind model names which kind of either
     candidates = model._offer_kinds if offer >= 0.5 else model._other_kinds
     best = max(candidates, key=probs.__getitem__)

@@ -282,10 +282,12 @@ def test_analysis_cost_grows_linearly_with_the_post_length():
     def cost(length: int) -> float:
         text = (unit * (length // len(unit) + 1))[:length]
         best = float("inf")
-        for _ in range(3):
+        for _ in range(5):
             start = time.perf_counter()
             matcher.analyse("", text)
             best = min(best, time.perf_counter() - start)
         return best
 
-    assert cost(100_000) / cost(10_000) < 20
+    # ~9x measured on an idle machine; the bound leaves room for a loaded CI machine, and a
+    # quadratic analysis (~120x) still fails it
+    assert cost(100_000) / cost(10_000) < 35
