@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradewatch", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tradewatch {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     worker = commands.add_parser("worker", help="run a Faust worker (configuration: TRADEWATCH_* variables)")
@@ -95,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("verify", help="check the signatures of enforcement actions (tradewatch verify --help)", add_help=False)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tradewatch")
+    except PackageNotFoundError:  # a checkout that was never installed
+        return "unknown"
 
 
 def _broker_flag(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ This is the one gate between untrusted bytes and the detection core, shared by t
 worker and ``tradewatch replay`` so both accept and reject exactly the same messages.
 The checks run cheapest first so a hostile message costs little: size, nesting depth,
 JSON (orjson, which also rejects invalid UTF-8, NaN and Infinity), then the topic's JSON
-Schema from ``schemas/`` (compiled once per topic with fastjsonschema), then time
+Schema from ``streams/schemas/`` (compiled once per topic with fastjsonschema), then time
 parsing. Every failure is a :class:`DecodeError` with a short stable ``reason`` for
 metrics and dead-letter headers; nothing else escapes, whatever the input.
 
@@ -88,11 +88,9 @@ DEFAULT_LIMITS = DecodeLimits()
 
 
 def schema_dir() -> Path:
-    """Where the topic schemas live: ``<repo>/schemas``, else a copy in ``streams/_schemas``."""
-    package_dir = Path(__file__).resolve().parent
-    repo_schemas = package_dir.parent / "schemas"
-    if (repo_schemas / f"{POSTS}.schema.json").is_file():
-        return repo_schemas
+    """Where the topic schemas live: ``streams/schemas`` in the package (the wheel, the image
+    and a checkout read the same files)."""
+    return Path(__file__).resolve().parent / "schemas"
     bundled = package_dir / "_schemas"
     if bundled.is_dir():
         return bundled

@@ -43,14 +43,13 @@ def test_runs_as_a_numeric_non_root_user() -> None:
     assert uid.isdigit() and int(uid) != 0
 
 
-def test_installs_the_package_with_the_constraints() -> None:
-    assert any(re.search(r"pip install .*-c constraints\.txt .*\.$", args) for args in arguments("RUN", instructions()))
-
-
-def test_image_carries_the_topic_schemas() -> None:
-    """streams/decode.py looks for streams/_schemas when there is no repo checkout."""
-    assert any("_schemas" in args and "schemas" in args.replace("_schemas", "")
-               for args in arguments("RUN", instructions()))
+def test_installs_the_built_wheel_with_the_constraints() -> None:
+    """The image runs what users install: the wheel, which carries every data file itself
+    (tests/test_wheel.py shows a wheel runs from a clean venv)."""
+    runs = arguments("RUN", instructions())
+    assert any(re.search(r"pip wheel --no-deps -w /wheels \.", args) for args in runs)
+    assert any(re.search(r"pip install -c constraints\.txt /wheels/tradewatch-\*\.whl", args) for args in runs)
+    assert not any("_schemas" in args for args in runs)
 
 
 def test_starts_a_worker_through_the_tradewatch_command() -> None:
