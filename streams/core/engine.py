@@ -151,12 +151,13 @@ class Detector:
             outcome.stale = True  # older than the window: remembered as seen, never counted
             return state, outcome
 
-        if kind is MiniProgramEvent:
-            self._count_mini_program_event(state, event, outcome)
-        elif kind is Post:
-            self._count_post(state, event, outcome)
-        if state.pending_offers and (kind is MiniProgramEvent or kind is Post):
-            self._release_held_offers(state, outcome)
+        if kind is MiniProgramEvent or kind is Post:
+            if kind is MiniProgramEvent:
+                self._count_mini_program_event(state, event, outcome)
+            else:
+                self._count_post(state, event, outcome)
+            if state.pending_offers:  # what this event showed may be what they waited for
+                self._release_held_offers(state, outcome)
         elif kind is Qualification:
             self._apply_qualification(state, event, outcome)
         elif kind is Appeal:
@@ -352,25 +353,20 @@ class Detector:
             return
         scores = self._scores(state, start, clock)
         case = self._open_case(state, clock)
+        reasons, deadline = scores.trading_reasons, self._deadline(clock)
         stopped = state.stopped_at
         if stopped is not None and clock - stopped <= self.policy.repeat_window_s:
             # it stopped, its case was closed, and it trades again: no fresh full grace period
-            repeat = Reason(REPEAT_AFTER_CLOSE, 0.0, 1, ())
+            reasons += (Reason(REPEAT_AFTER_CLOSE, 0.0, 1, ()),)
             if self.policy.repeat_grace_s <= 0:
-                self._suspend_or_review(state, case, scores, scores.trading_reasons + (repeat,), clock, outcome)
+                self._suspend_or_review(state, case, scores, reasons, clock, outcome)
                 return
-            case.state = REMINDED
-            case.deadline = clock + self.policy.repeat_grace_s
-            self._emit(
-                state, case, QUALIFICATION_REMINDER, OFFICIAL_ACCOUNT, state.account_id,
-                scores.trading_reasons + (repeat,), scores, clock, outcome, deadline=case.deadline,
-            )
-            return
+            deadline = clock + self.policy.repeat_grace_s
         case.state = REMINDED
-        case.deadline = self._deadline(clock)
+        case.deadline = deadline
         self._emit(
             state, case, QUALIFICATION_REMINDER, OFFICIAL_ACCOUNT, state.account_id,
-            scores.trading_reasons, scores, clock, outcome, deadline=case.deadline,
+            reasons, scores, clock, outcome, deadline=deadline,
         )
 
     def _suspend_or_review(
