@@ -156,10 +156,7 @@ def create_app(config: Config) -> Tradewatch:
         """Validate a batch of inputs, dead-letter the bad ones, re-key the rest in bundles."""
         async for events in stream.take_events(config.batch_max, within=config.batch_wait_s):
             bundler = Bundler(subject_partitions())
-            try:
-                await intake_batch(events, bundler)
-            except DeadLetterLost as lost:
-                fail_stop(lost)
+            await intake_batch(events, bundler)
             # sent before the batch is acknowledged; Faust flushes the producer before committing
             for partition, bundle in bundler.drain():
                 await app.producer.send(subject_topic, None, bundle, partition, None, None)
@@ -180,24 +177,15 @@ def create_app(config: Config) -> Tradewatch:
             except DecodeError as error:
                 metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
                 metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
-                await publisher.dead_letter(message, dead_letter_headers(message, error.reason, error.message))
+                await dead_letter_or_stop(message, dead_letter_headers(message, error.reason, error.message))
                 continue
             except Exception as error:  # a bug must not acknowledge-and-lose the message
                 log.exception("intake failed on %s[%s]@%s", message.topic, message.partition, message.offset)
                 metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
                 metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
-                headers = dead_letter_headers(message, "internal_error", type(error).__name__)
-                await publisher.dead_letter(message, headers)
+                await dead_letter_or_stop(message, dead_letter_headers(message, "internal_error", type(error).__name__))
                 continue
             metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
-
-    def fail_stop(lost: DeadLetterLost) -> None:
-        """A message that can be neither decided nor dead-lettered must not be acknowledged:
-        stop at once (exit code 70), before anything commits past it; the replacement
-        worker starts from the committed offsets and meets it again."""
-        log.critical("stopping: %s", lost)
-        logging.shutdown()
-        os._exit(70)
 
     unstored = Unstored(STORE_INTERVAL_S, STORE_MAX_ACCOUNTS, time.monotonic(), STORE_SPREAD_S)
     decide_lock = asyncio.Lock()  # deciding and storing never interleave
@@ -305,10 +293,15 @@ def create_app(config: Config) -> Tradewatch:
             metrics.EVENT_PROCESSING.labels("decide").observe(per_event)
 
     async def dead_letter_or_stop(message, headers) -> None:
+        """A message that can be neither decided nor dead-lettered must not be acknowledged:
+        stop at once (exit code 70), before anything commits past it; the replacement
+        worker starts from the committed offsets and meets it again."""
         try:
             await publisher.dead_letter(message, headers)
         except DeadLetterLost as lost:
-            fail_stop(lost)
+            log.critical("stopping: %s", lost)
+            logging.shutdown()
+            os._exit(70)
 
     async def store(limit: int | None) -> None:
         """Write due states to the table (at most ``limit``, at the sealed batch's pace; ``None``:
