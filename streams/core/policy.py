@@ -137,7 +137,8 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
     stance_model_path = (base_dir / stance.string("model")).resolve()
     if not stance_model_path.is_file():
         raise PolicyError(f"stance.model: file not found: {stance_model_path}")
-    stance_min_offer = stance.unit("min_offer_probability")
+    # below 0.5 the model itself names the post a discussion kind: a lower gate would never open
+    stance_min_offer = stance.number("min_offer_probability", minimum=0.5, maximum=1.0)
     stance.done()
 
     qualification = reader.table("qualification")

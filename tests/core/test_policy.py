@@ -58,3 +58,13 @@ def test_mode_override():
     assert load_policy().with_mode("shadow").mode == "shadow"
     with pytest.raises(PolicyError, match="mode"):
         load_policy().with_mode("loud")
+
+
+def test_a_stance_gate_below_one_half_is_refused_naming_the_key(tmp_path):
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8").replace("min_offer_probability = 0.5", "min_offer_probability = 0.4")
+    for name in ("vocabulary.toml", "stance_model.json.gz"):
+        text = text.replace(f'"{name}"', f'"{DEFAULT_POLICY_PATH.parent / name}"')
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError, match="stance.min_offer_probability"):
+        load_policy(path)
