@@ -60,6 +60,10 @@ STANCE_SIGNAL_CODES: tuple[str, ...] = (OFFER_STANCE, SCHEME_STANCE)
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "stance_model.json.gz"
 MODEL_FORMAT = "tradewatch-stance/1"
 MAX_ANALYSED_CHARS = 4000  # a post's head: offers say what they offer early; keeps cost linear
+# A post with fewer features the model knows says too little to be read as an offer ("早安",
+# "周末愉快！"): on so little text the model's guess sits near even odds, and a platform's
+# daily greetings would add up to a reminder. The shortest offer in the corpus has 13.
+MIN_OFFER_FEATURES = 12
 
 
 class StanceModelError(ValueError):
@@ -325,6 +329,8 @@ def _classify(model: StanceModel, title: str, text: str, explain: bool) -> Stanc
     # two models' readings of "offer or scheme", averaged: the gate trained for exactly
     # that question, and the kind model's probability mass on the offer kinds
     offer = (model.gate.probabilities(feats, count)[0] + sum(probs[i] for i in model._offer_kinds)) / 2
+    if len(feats) < MIN_OFFER_FEATURES:
+        offer = 0.0
     # the gate decides offer or not; the kind model names which kind of either
     candidates = model._offer_kinds if offer >= 0.5 else model._other_kinds
     best = max(candidates, key=probs.__getitem__)

@@ -21,14 +21,7 @@ from streams.core.policy import FRAUD_CODES, Policy
 from streams.core.post_signals import effective_hits
 from streams.core.stance import StanceModel
 from streams.core.text_signals import TextMatcher
-from streams.offline.train_stance import LabelledPost
-
-
-# Benign voices whose authors run a collectibles platform (all trading and fraud voices do).
-PLATFORM_VOICES = frozenset({
-    "platform_rules_notice", "primary_platform_announcement", "platform_service_notice",
-    "giveaway_event", "everyday_brand", "recruitment_business",
-})
+from streams.offline.train_stance import PLATFORM_VOICES, LabelledPost
 
 
 def platform_context(post: LabelledPost) -> bool:

@@ -63,6 +63,13 @@ class LabelledPost:
         return VOICE_STANCE[self.voice]
 
 
+# Benign voices whose authors run a collectibles platform (all trading and fraud voices do).
+PLATFORM_VOICES = frozenset({
+    "platform_rules_notice", "primary_platform_announcement", "platform_service_notice",
+    "giveaway_event", "everyday_brand", "recruitment_business",
+})
+
+
 # The simulator's post kinds (streams/offline/sim_phrases.py) and the voices they write like:
 # its posts train the model alongside the corpus so that `tradewatch simulate` traffic, our
 # regression data, is judged as its labels mean. They never stand in for the sealed corpus.

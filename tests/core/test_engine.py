@@ -394,3 +394,12 @@ def test_text_only_trader_posting_through_the_deadline_is_suspended(policy):
     posts = [post("codes:trading_venue,off_platform_trade", at=T0 + i * 8 * HOUR) for i in range(15)]  # 5 days
     _, actions = run(detector, posts)
     assert [a["action"] for a in actions] == ["qualification_reminder", "suspend"]
+
+
+def test_a_platform_that_posts_daily_greetings_is_never_acted_on(policy):
+    detector = Detector(policy)  # the shipped vocabulary and stance model
+    events = [mp_event("sale.primary", user=f"u{i}", at=T0 + i * 60, item_id=f"i{i}", price_cents=990) for i in range(5)]
+    greetings = ["早安", "今天天气不错。", "早安，朋友们", "晚安", "周末愉快！", "早上好", "大家晚安"]
+    events += [post(text, at=T0 + HOUR + i * DAY) for i, text in enumerate(greetings)]
+    _, actions = run(detector, sorted(events, key=lambda e: e.event_time))
+    assert actions == []

@@ -111,3 +111,9 @@ def test_a_missing_or_malformed_model_fails_naming_the_file(tmp_path):
     bad.write_text('{"format": "something else"}')
     with pytest.raises(StanceModelError, match="bad.json"):
         StanceModel.from_file(bad)
+
+
+@pytest.mark.parametrize("text", ["早安", "今天天气不错。", "早安，朋友们", "晚安", "周末愉快！", "大家晚安", "Good morning everyone"])
+def test_a_greeting_is_too_short_to_be_an_offer(model, text):
+    # a first-hand platform posting these daily once got a qualification reminder
+    assert not model.classify("", text).is_offer
