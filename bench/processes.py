@@ -103,7 +103,7 @@ def tradewatch_env(bootstrap: str, app_id: str, partitions: int, port: int, data
             "TRADEWATCH_PARTITIONS": str(partitions),
             "TRADEWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
             "TRADEWATCH_DATA_DIR": str(data_dir),
-            "TRADEWATCH_TICK_SECONDS": "0",
+            "TRADEWATCH_IDLE_PARTITION_SECONDS": "2",
             "TRADEWATCH_LOG_LEVEL": "warning",
         }
     )

@@ -35,17 +35,17 @@ from faust.serializers import codecs
 from faust.types import TP
 
 from streams import logfilter, metrics, topics
-from streams.appeals import verified_appeal
 from streams.config import Config
 from streams.core.engine import Detector
-from streams.core.events import Appeal, Tick
+from streams.core.events import Tick
 from streams.core.state import CASE_STATES, SubjectState
 from streams.decided import Unstored
-from streams.decode import DecodeError, DecodeLimits, decode_input
-from streams.intake import check_event_time
+from streams.decode import DecodeError
 from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
 from streams.ordering import OffsetOrder, SkippedHeadWatch
-from streams.wire import Bundler, decode_message, encode_event, subject_partition
+from streams.intake import Intake
+from streams.lanes import Lanes
+from streams.wire import decode_record, encode_event, subject_partition
 
 log = logging.getLogger("tradewatch")
 logfilter.install(log)  # ids in log lines come from producers: a newline must not forge a line
@@ -96,6 +96,7 @@ class Tradewatch:
     detector: Detector
     publisher: ActionPublisher
     table: faust.Table
+    intake: Intake | None = None
 
 
 def faust_settings(config: Config) -> dict:
@@ -124,7 +125,6 @@ def create_app(config: Config) -> Tradewatch:
     policy = config.policy
     app = faust.App(config.app_id, **faust_settings(config))
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    inputs = app.topic(*topics.INPUT_TOPICS, **raw)
     subject_inputs = app.topic(
         f"{config.app_id}-{topics.SUBJECT_INPUTS}", internal=True, partitions=config.partitions, **raw
     )
@@ -137,9 +137,9 @@ def create_app(config: Config) -> Tradewatch:
     )
     detector = Detector(policy)
     publisher = ActionPublisher(app, policy, log, signing=config.signing)
-    limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
     tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table)
     deadlines = PendingDeadlines()
+    lanes = Lanes()
     metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
     lag_series: set[tuple[str, str]] = set()
 
@@ -151,41 +151,24 @@ def create_app(config: Config) -> Tradewatch:
     def subject_partitions() -> int:
         return app.consumer.topic_partitions(subject_topic) or config.partitions
 
-    @app.agent(inputs, concurrency=1)
-    async def intake(stream):
-        """Validate a batch of inputs, dead-letter the bad ones, re-key the rest in bundles."""
-        async for events in stream.take_events(config.batch_max, within=config.batch_wait_s):
-            bundler = Bundler(subject_partitions())
-            await intake_batch(events, bundler)
-            # sent before the batch is acknowledged; Faust flushes the producer before committing
-            for partition, bundle in bundler.drain():
-                await app.producer.send(subject_topic, None, bundle, partition, None, None)
+    async def send_internal(topic: str, partition: int, value: bytes):
+        return await app.producer.send(topic, None, value, partition, None, None)
 
-    async def intake_batch(events, bundler: Bundler) -> None:
-        """Validate each message of a batch into the bundler; dead-letter the bad ones."""
-        for event in events:
-            message = event.message
-            started = time.perf_counter()
-            metrics.LAST_EVENT_TIMESTAMP.labels(message.topic).set(time.time())
-            try:
-                decoded = decode_input(message.topic, message.value, limits)
-                check_event_time(decoded, time.time(), config.max_future_skew_s)
-                if type(decoded) is Appeal:  # counts only when a configured reviewer signed it
-                    decoded = verified_appeal(decoded, config.reviewers, message.topic, message.key,
-                                              message.value, message.headers)
-                bundler.add(decoded, message.timestamp)
-            except DecodeError as error:
-                metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
-                metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
-                await dead_letter_or_stop(message, dead_letter_headers(message, error.reason, error.message))
-                continue
-            except Exception as error:  # a bug must not acknowledge-and-lose the message
-                log.exception("intake failed on %s[%s]@%s", message.topic, message.partition, message.offset)
-                metrics.EVENTS_CONSUMED.labels(message.topic, "invalid").inc()
-                metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
-                await dead_letter_or_stop(message, dead_letter_headers(message, "internal_error", type(error).__name__))
-                continue
-            metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
+    intake = Intake(config, send_internal, lambda message, headers: dead_letter_or_stop(message, headers),
+                    subject_topic, subject_partitions)
+    tw.intake = intake
+
+    @app.task
+    async def read_inputs() -> None:
+        """Intake: read, validate and re-key the input topics (streams/intake.py)."""
+        try:
+            await intake.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed send or a lost connection: stop before committing past it
+            log.critical("stopping: intake failed", exc_info=True)
+            logging.shutdown()
+            os._exit(70)
 
     unstored = Unstored(STORE_INTERVAL_S, STORE_MAX_ACCOUNTS, time.monotonic(), STORE_SPREAD_S)
     decide_lock = asyncio.Lock()  # deciding and storing never interleave
@@ -229,11 +212,10 @@ def create_app(config: Config) -> Tradewatch:
                 last_decided[0] = time.monotonic()
 
     async def decide_message(event) -> None:
-        """Run the core over a bundle and publish its actions; the new states wait in ``unstored``."""
+        """One internal record: its events wait for the watermark it may move; decide what it releases."""
         message = event.message
-        started = time.perf_counter()
         try:
-            items = decode_message(message.key, message.value, time.time() + config.max_future_skew_s)
+            record = decode_record(message.key, message.value, time.time() + config.max_future_skew_s)
         except DecodeError as error:  # not a record intake wrote: forged or corrupt
             log.warning("invalid record on %s[%s]@%s: %s", message.topic, message.partition, message.offset,
                         error.message)
@@ -247,10 +229,30 @@ def create_app(config: Config) -> Tradewatch:
             await dead_letter_or_stop(message, dead_letter_headers(message, "internal_error", type(error).__name__))
             unstored.decided(event)
             return
+        lane = lanes.of(message.partition)
+        late = lane.admit(event, record)
+        for _, core_event, _, _ in late:
+            metrics.LATE_EVENTS.labels(_source_topic(core_event)).inc()
+        await decide_items(late + lane.release(), event)
+        due = deadlines.due(message.partition, lane.watermark.value)
+        if due:
+            at = lane.watermark.value
+            await decide_items([(key, Tick(key.decode(), at), None, None) for key in due], event)
+        for done in lane.decided_messages():
+            unstored.decided(done)
+        lanes.measure(time.time())
+
+    async def decide_items(items, event) -> None:
+        """Run the core over released events in order and publish their actions; the new states wait
+        in ``unstored`` (stored with ``event``'s partition, before any message they came from is acknowledged)."""
+        if not items:
+            return
+        message = event.message
+        started = time.perf_counter()
         actions: list = []
         cases_before: dict[bytes, str | None] = {}
         touched: dict[bytes, SubjectState] = {}
-        for account, core_event, produced_at in items:
+        for account, core_event, produced_at, _ in items:
             previous = touched[account] if account in touched else unstored.state_of(account, table.get)
             if account not in cases_before:
                 cases_before[account] = _case_state(previous)  # the core mutates the stored state in place
@@ -286,9 +288,8 @@ def create_app(config: Config) -> Tradewatch:
         for account, state in touched.items():
             unstored.put(account, state, event)
             _track_case_change(cases_before[account], state)
-            deadlines.track(account, state)
-        unstored.decided(event)
-        per_event = (time.perf_counter() - started) / max(1, len(items))
+            deadlines.track(account, state, message.partition)
+        per_event = (time.perf_counter() - started) / len(items)
         for _ in items:
             metrics.EVENT_PROCESSING.labels("decide").observe(per_event)
 
@@ -365,27 +366,14 @@ def create_app(config: Config) -> Tradewatch:
                 metrics.PARTITION_REFETCHES.labels(tp.topic).inc()
                 await consumer.seek(tp, committed)
 
-    if config.tick_seconds > 0:
-
-        @app.timer(config.tick_seconds)
-        async def tick() -> None:
-            """Advance quiet accounts whose deadline has passed to the wall clock.
-
-            The tick is a message to the account's partition, so the owner decides as for any
-            input; sending one for an account another worker now owns is harmless.
-            """
-            now = time.time()
-            partitions = subject_partitions()
-            for key in deadlines.due(now):
-                value = encode_event(Tick(key.decode(), now), None)
-                await app.producer.send(subject_topic, key, value, subject_partition(key, partitions), None, None)
-
     @app.timer(config.lag_interval_s)
     async def measure_lag() -> None:
         """Lag = log end offset - committed offset, for the partitions this worker owns now."""
         consumer = app.consumer
         current: set[tuple[str, str]] = set()
         for tp in consumer.assignment():
+            if tp.topic != subject_topic:
+                continue  # the input topics are intake's, measured there
             try:
                 highwater = consumer.highwater(tp)
             except Exception:  # noqa: BLE001 - not known before the first fetch
@@ -400,19 +388,21 @@ def create_app(config: Config) -> Tradewatch:
             metrics.CONSUMER_LAG.remove(*labels)
         lag_series.clear()
         lag_series.update(current)
+        intake.measure_lag()
 
     @app.on_partitions_revoked.connect
     async def on_partitions_revoked(sender, revoked, **kwargs) -> None:  # noqa: ARG001
         """Forget the assignment: what was not acknowledged is delivered again from the committed offsets."""
         async with decide_lock:
             order.reset()
+            lanes.clear()
             unstored.clear(time.monotonic())
         head_watch.reset()
 
     @app.on_rebalance_complete.connect
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
         _recount_open_cases(table)
-        deadlines.rebuild(table.items())
+        deadlines.rebuild(table.items(), subject_partitions())
         gc.freeze()  # what exists now (Faust, restored states) lives long: keep it out of collections
 
     return tw
@@ -439,25 +429,31 @@ def _track_no_offset_gaps(consumer, topic: str):
 
 
 class PendingDeadlines:
-    """Accounts of this worker with a reminder deadline, so the tick never scans the table."""
+    """Accounts of this worker with a reminder deadline, per internal partition, so judging
+    the deadlines the watermark passed never scans the table."""
 
     def __init__(self) -> None:
-        self._deadline: dict[bytes, float] = {}
+        self._deadline: dict[int, dict[bytes, float]] = {}
 
-    def track(self, key: bytes, state: SubjectState | None) -> None:
+    def track(self, key: bytes, state: SubjectState | None, partition: int) -> None:
         case = state.case if state is not None else None
         if case is not None and case.deadline is not None:
-            self._deadline[key] = case.deadline
+            self._deadline.setdefault(partition, {})[key] = case.deadline
         else:
-            self._deadline.pop(key, None)
+            self._deadline.get(partition, {}).pop(key, None)
 
-    def rebuild(self, items) -> None:
+    def rebuild(self, items, partitions: int) -> None:
         self._deadline.clear()
         for key, state in items:
-            self.track(key, state)
+            self.track(key, state, subject_partition(key, partitions))
 
-    def due(self, now: float) -> list[bytes]:
-        return [key for key, deadline in self._deadline.items() if deadline <= now]
+    def due(self, partition: int, watermark: float) -> list[bytes]:
+        """The accounts whose deadline the watermark has passed, earliest deadline first."""
+        pending = self._deadline.get(partition)
+        if not pending:
+            return []
+        return sorted((key for key, deadline in pending.items() if deadline <= watermark),
+                      key=lambda key: (pending[key], key))
 
 
 _SOURCE_TOPIC = {

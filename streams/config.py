@@ -40,7 +40,9 @@ SETTINGS = (
     Setting("TRADEWATCH_METRICS_ADDR", "127.0.0.1:9464", "host:port serving /metrics, /healthz and /readyz (loopback by default)"),
     Setting("TRADEWATCH_POLICY", "", "path to a policy TOML file; empty = the shipped default"),
     Setting("TRADEWATCH_MODE", "", "override the policy's mode: enforce or shadow; empty = as the policy says"),
-    Setting("TRADEWATCH_TICK_SECONDS", "30", "wall-clock tick that advances quiet accounts' clocks so deadlines fire; 0 disables"),
+    Setting("TRADEWATCH_ALLOWED_LATENESS_SECONDS", "1", "how long after its event time an input may reach Kafka and still be decided in event-time order; the watermark of a caught-up input trails the wall clock by this (decisions wait this long)"),
+    Setting("TRADEWATCH_IDLE_PARTITION_SECONDS", "30", "an input partition with nothing new to read for this long follows the wall clock; until then one that last delivered old events (a backfill) holds the watermark"),
+    Setting("TRADEWATCH_WATERMARK_INTERVAL_SECONDS", "0.25", "how often intake publishes the watermark while no input arrives"),
     Setting("TRADEWATCH_MAX_FUTURE_SKEW_SECONDS", "600", "inputs timed further than this ahead of the wall clock are rejected (they would move clocks)"),
     Setting("TRADEWATCH_MAX_MESSAGE_BYTES", "1048576", "larger input messages go to the dead-letter topic unparsed"),
     Setting("TRADEWATCH_MAX_JSON_DEPTH", "32", "deeper JSON nesting goes to the dead-letter topic unparsed"),
@@ -66,7 +68,9 @@ class Config:
     metrics_host: str
     metrics_port: int
     policy: Policy
-    tick_seconds: float
+    allowed_lateness_s: float
+    idle_partition_s: float
+    watermark_interval_s: float
     max_future_skew_s: float
     max_message_bytes: int
     max_json_depth: int
@@ -109,7 +113,9 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
     replication = get("TRADEWATCH_REPLICATION", _int_between(1, 16), "an integer 1..16")
     store = get("TRADEWATCH_STORE", _one_of("memory://", "rocksdb://"), "memory:// or rocksdb://")
     host, port = get("TRADEWATCH_METRICS_ADDR", _host_port, "host:port with port 0..65535, e.g. 127.0.0.1:9464")
-    tick = get("TRADEWATCH_TICK_SECONDS", _float_between(0, 86400), "seconds 0..86400 (0 disables)")
+    lateness = get("TRADEWATCH_ALLOWED_LATENESS_SECONDS", _float_between(0, 7 * 86400), "seconds 0..604800")
+    idle = get("TRADEWATCH_IDLE_PARTITION_SECONDS", _float_between(0, 86400), "seconds 0..86400")
+    watermark_interval = get("TRADEWATCH_WATERMARK_INTERVAL_SECONDS", _float_between(0.01, 60), "seconds 0.01..60")
     skew = get("TRADEWATCH_MAX_FUTURE_SKEW_SECONDS", _float_between(0, 7 * 86400), "seconds 0..604800")
     max_bytes = get("TRADEWATCH_MAX_MESSAGE_BYTES", _int_between(1024, 64 * 1024 * 1024), "an integer 1024..67108864")
     max_depth = get("TRADEWATCH_MAX_JSON_DEPTH", _int_between(2, 512), "an integer 2..512")
@@ -147,7 +153,9 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         metrics_host=host,
         metrics_port=port,
         policy=policy,
-        tick_seconds=tick,
+        allowed_lateness_s=lateness,
+        idle_partition_s=idle,
+        watermark_interval_s=watermark_interval,
         max_future_skew_s=skew,
         max_message_bytes=max_bytes,
         max_json_depth=max_depth,

@@ -91,10 +91,6 @@ def schema_dir() -> Path:
     """Where the topic schemas live: ``streams/schemas`` in the package (the wheel, the image
     and a checkout read the same files)."""
     return Path(__file__).resolve().parent / "schemas"
-    bundled = package_dir / "_schemas"
-    if bundled.is_dir():
-        return bundled
-    return repo_schemas
 
 
 @lru_cache(maxsize=None)

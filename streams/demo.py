@@ -98,7 +98,7 @@ def run_demo(seed: int = 11, speed: float = 400.0, broker: str | None = None) ->
                 "TRADEWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
                 "TRADEWATCH_DATA_DIR": str(workdir / "worker"),
                 # simulated days are played in seconds: event time alone drives deadlines
-                "TRADEWATCH_TICK_SECONDS": "0",
+                "TRADEWATCH_IDLE_PARTITION_SECONDS": "2",
             }
         )
         subprocess.run([sys.executable, "-m", "streams.cli", "topics"], env=env, check=True)

@@ -1,15 +1,37 @@
-"""Checks every input passes after schema validation, shared by the worker and replay.
+"""Intake: the input topics read, validated and re-keyed onto the internal topic.
 
-A producer with a broken clock must not be able to fire every deadline at once: an event
-timed further ahead of the wall clock than the allowed skew is rejected (dead-letter topic
-live, reported in replay) and never moves an account's clock.
+:func:`check_event_time` is the check every input passes after schema validation, shared by
+the worker and replay: a producer with a broken clock must not be able to fire every deadline
+at once, so an event timed further ahead of the wall clock than the allowed skew is rejected
+(dead-letter topic live, reported in replay). :class:`Intake` is the worker's loop.
 """
 
 from __future__ import annotations
 
-from streams.core.events import InputEvent
+import asyncio
+import logging
+import math
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from streams import metrics, topics
+from streams.appeals import verified_appeal
+from streams.core.events import Appeal, InputEvent
 from streams.core.timefmt import format_time
-from streams.decode import DecodeError
+from streams.decode import DecodeError, DecodeLimits, decode_input
+from streams.publisher import dead_letter_headers
+from streams.watermark import InputProgress
+from streams.wire import Bundler
+
+if TYPE_CHECKING:
+    from streams.config import Config
+
+Send = Callable[[str, int, bytes], Awaitable[Awaitable[Any]]]  # (topic, partition, value) -> ack future
+DeadLetter = Callable[[Any, list[tuple[str, bytes]]], Awaitable[None]]
+log = logging.getLogger("tradewatch")
 
 
 def check_event_time(event: InputEvent, now: float, max_future_skew_s: float) -> None:
@@ -26,3 +48,173 @@ def _readable(epoch_s: float) -> str:
         return format_time(epoch_s)
     except (ValueError, OverflowError):
         return f"{epoch_s:.0f} s after the epoch"
+
+
+class Intake:
+    """Reads the input topics with a consumer whose offsets tradewatch owns, and re-keys them.
+
+    One loop on the worker's event loop: read a batch, validate each message (a bad one is
+    dead-lettered with headers saying why, or the worker stops), bundle the events per internal
+    partition with the watermark marks (:mod:`streams.watermark`), send every record and wait
+    until Kafka acknowledged all of them, and only then commit the batch's offsets. A send that
+    fails stops the loop before anything past it is committed; a commit refused by a rebalance
+    only means the new owner reads those inputs again (duplicates are ignored downstream).
+    Kafka's consumer delivers each partition in offset order, compacted topics included.
+    """
+
+    def __init__(self, config: "Config", send: "Send", dead_letter: "DeadLetter",
+                 subject_topic: str, subject_partitions: "Callable[[], int]") -> None:
+        self.config = config
+        self.send = send
+        self.dead_letter = dead_letter
+        self.subject_topic = subject_topic
+        self.subject_partitions = subject_partitions
+        self.limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
+        self.progress = InputProgress(config.allowed_lateness_s, config.idle_partition_s)
+        self._lag_series: set[tuple[str, str]] = set()
+        self._marks_sent_at = -math.inf
+        self._positions: dict[Any, int] = {}  # per input partition: the position last seen
+        self._committed: dict[Any, int] = {}
+        self.consumer: Any = None
+
+    def group_id(self) -> str:
+        return f"{self.config.app_id}-intake"
+
+    def make_consumer(self) -> Any:
+        config = self.config
+        return AIOKafkaConsumer(
+            bootstrap_servers=config.bootstrap_servers,
+            group_id=self.group_id(),
+            client_id=f"{config.app_id}-intake",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=config.batch_max,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=max(1024 * 1024, config.max_message_bytes + 64 * 1024),
+            session_timeout_ms=int(config.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(max(1.0, config.session_timeout_s / 10) * 1000),
+            **config.security.aiokafka_kwargs(),
+        )
+
+    async def run(self) -> None:
+        self.consumer = consumer = self.make_consumer()
+        consumer.subscribe(list(topics.INPUT_TOPICS), listener=_Rebalance(self))
+        await consumer.start()
+        try:
+            wait_ms = max(1, int(self.config.watermark_interval_s * 1000))
+            while True:
+                batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.config.batch_max)
+                await self.handle(batch)
+        finally:
+            await consumer.stop()
+
+    async def handle(self, batch: "Mapping[Any, list[Any]]") -> None:
+        """One batch: validate, bundle with the marks, send and await, then commit."""
+
+        consumer = self.consumer
+        now = time.time()
+        bundler = Bundler(self.subject_partitions())
+        offsets: dict[Any, int] = {}
+        events = 0
+        for tp, records in batch.items():
+            if not records:
+                continue
+            metrics.LAST_EVENT_TIMESTAMP.labels(tp.topic).set(now)
+            for record in records:
+                if await self._validate(record, bundler, now):
+                    events += 1
+            offsets[tp] = records[-1].offset + 1
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            position = offsets.get(tp)
+            if position is None:
+                try:
+                    position = await consumer.position(tp)
+                except Exception:  # noqa: BLE001 - revoked meanwhile, or not fetched yet
+                    continue
+            self._positions[tp] = position
+            self.progress.caught_up((tp.topic, tp.partition), highwater is not None and position >= highwater)
+        marks = self.progress.marks(now)
+        if not events and not offsets and now - self._marks_sent_at < self.config.watermark_interval_s:
+            return
+        counts = {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in consumer.subscription()}
+        counts = {topic: number for topic, number in counts.items() if number}
+        futures = [await self.send(self.subject_topic, partition, record)
+                   for partition, record in bundler.drain(marks, counts)]
+        await asyncio.gather(*futures)  # acknowledged by Kafka before any offset is committed
+        self._marks_sent_at = now
+        if offsets:
+            await self._commit(offsets)
+
+    async def _validate(self, record: Any, bundler: Any, now: float) -> bool:
+        config = self.config
+        started = time.perf_counter()
+        tp = (record.topic, record.partition)
+        try:
+            decoded = decode_input(record.topic, record.value, self.limits)
+            check_event_time(decoded, now, config.max_future_skew_s)
+            if type(decoded) is Appeal:  # counts only when a configured reviewer signed it
+                decoded = verified_appeal(decoded, config.reviewers, record.topic, record.key, record.value,
+                                          list(record.headers or ()))
+            bundler.add(decoded, record.timestamp / 1000 if record.timestamp is not None else None)
+        except DecodeError as error:
+            reason, detail = error.reason, error.message
+        except Exception as error:  # a bug must not acknowledge-and-lose the message
+            log.exception("intake failed on %s[%s]@%s", record.topic, record.partition, record.offset)
+            reason, detail = "internal_error", type(error).__name__
+        else:
+            self.progress.read(tp, decoded.event_time, now)
+            metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
+            return True
+        self.progress.touched(tp, now)
+        metrics.EVENTS_CONSUMED.labels(record.topic, "invalid").inc()
+        metrics.INVALID_EVENTS.labels(record.topic, reason).inc()
+        await self.dead_letter(record, dead_letter_headers(record, reason, detail))
+        return False
+
+    async def _commit(self, offsets: "dict[Any, int]") -> None:
+        from streams import metrics
+
+        try:
+            await self.consumer.commit(offsets)
+            self._committed.update(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as error:
+            metrics.INPUT_COMMIT_FAILURES.inc()
+            log.warning("intake: commit of input offsets refused (%s); the partitions' new owner reads "
+                        "them again", type(error).__name__)
+
+    def measure_lag(self) -> None:
+        """Lag of the input partitions this intake reads: log end minus its position."""
+        consumer = self.consumer
+        if consumer is None:
+            return
+        current: set[tuple[str, str]] = set()
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            committed = self._committed.get(tp, self._positions.get(tp))
+            if highwater is None or committed is None:
+                continue
+            labels = (tp.topic, str(tp.partition))
+            metrics.CONSUMER_LAG.labels(*labels).set(max(0, highwater - (committed or 0)))
+            current.add(labels)
+        for labels in self._lag_series - current:
+            metrics.CONSUMER_LAG.remove(*labels)
+        self._lag_series = current
+
+
+class _Rebalance:
+    """Intake's rebalance listener: the watermark forgets partitions another intake now owns."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        intake = self.intake
+        intake.progress.revoke((tp.topic, tp.partition) for tp in revoked)
+        for tp in revoked:
+            intake._committed.pop(tp, None)  # noqa: SLF001 - the listener is part of Intake
+            intake._positions.pop(tp, None)  # noqa: SLF001
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self.intake.progress.assign(((tp.topic, tp.partition) for tp in assigned), time.time())

@@ -115,6 +115,37 @@ SKIPPED_OFFSETS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+WATERMARK_LAG = Gauge(
+    "tradewatch_watermark_lag_seconds",
+    "Wall clock minus the pipeline watermark, for the most lagging internal partition this "
+    "worker decides (events and deadlines wait until the watermark passes them).",
+    registry=REGISTRY,
+)
+WATERMARK_HELD_BY = Gauge(
+    "tradewatch_watermark_held_by",
+    "1 for the input partition whose progress is the watermark of this worker's most lagging "
+    "internal partition.",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+REORDER_BUFFERED = Gauge(
+    "tradewatch_reorder_buffered_events",
+    "Events read from the internal topic and waiting for the watermark to pass them.",
+    registry=REGISTRY,
+)
+LATE_EVENTS = Counter(
+    "tradewatch_late_events_total",
+    "Events that arrived after the watermark had passed their event time (more than the "
+    "allowed lateness behind); decided at once, never re-judging a decided deadline.",
+    ["topic"],
+    registry=REGISTRY,
+)
+INPUT_COMMIT_FAILURES = Counter(
+    "tradewatch_input_commit_failures_total",
+    "Commits of input offsets Kafka refused (a rebalance took the partition); the new owner "
+    "reads those inputs again and duplicates are ignored.",
+    registry=REGISTRY,
+)
 WORKER_READY = Gauge(
     "tradewatch_worker_ready",
     "1 once partitions are assigned and tables recovered.",

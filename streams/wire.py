@@ -5,25 +5,28 @@ a compact JSON array (kind, produced-at timestamp, then the dataclass fields in 
 the deciding agent never parses or validates the original message again.
 
 Intake re-keys a whole batch at once: every event bound for one partition of the internal
-topic travels in one **bundle** message (``["B", [account, kind, produced_at, fields…], …]``)
-sent to that partition explicitly. One message per partition per batch instead of one per
+topic travels in one **bundle** message sent to that partition explicitly:
+``["W", {marks}, {partition counts}, [account, kind, produced_at, fields…], …]`` — the
+watermark marks of the input partitions that intake owns (:mod:`streams.watermark`), then the
+events. Every internal partition gets a record (with no events if none are bound for it), so
+every deciding side learns how far each input has been read. One message per partition per batch instead of one per
 event is what makes the hop cheap: Faust's per-message cost is paid once per bundle. The
 partition is the one Kafka's default partitioner (murmur2, as the Java client and aiokafka)
-gives the account, so a bundle and a single keyed message (the deadline tick) for the same
-account meet in the same partition, and the table's changelog partition matches the key.
+gives the account, so the table's changelog partition matches the key.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import fields
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping
 
 import orjson
 from aiokafka.partitioner import murmur2
 
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification, Tick
 from streams.decode import DecodeError
+from streams.topics import INPUT_TOPICS
 
 INVALID_INTERNAL = "invalid_internal"  # dead-letter reason: a record on the internal topic intake did not write
 
@@ -32,7 +35,9 @@ _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 # dataclasses.astuple deep-copies every field; one getattr per field is several times cheaper
 _FIELD_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in _KINDS.values()}
 _TUPLE_FIELDS = {Post: (6, 7), Qualification: (3,)}  # positions of tuple-typed fields
-BUNDLE = "B"
+BUNDLE = "B"  # events only (written by earlier versions; still read)
+MARKED = "W"  # watermark marks, partition counts, then events
+MAX_MARKS = 4096  # input partitions one record may report
 # a bundle stays well under the broker's default message.max.bytes (1 MiB); a larger event goes alone
 MAX_BUNDLE_BYTES = 256 * 1024
 
@@ -51,19 +56,38 @@ def encode_entry(event: InputEvent, produced_at: float | None) -> bytes:
     )
 
 
-def join_bundle(entries: list[bytes]) -> bytes:
-    return b'["B",' + b",".join(entries) + b"]"
+def join_bundle(entries: list[bytes], marks: Mapping[str, float] | None = None,
+                partitions: Mapping[str, int] | None = None) -> bytes:
+    if marks is None:
+        return b'["B",' + b",".join(entries) + b"]"
+    head = b'["W",' + orjson.dumps(marks) + b"," + orjson.dumps(partitions or {})
+    return head + b"".join(b"," + entry for entry in entries) + b"]"
+
+
+@dataclass
+class InternalRecord:
+    """One record of the internal topic: its events, and the watermark marks it carries."""
+
+    items: list[tuple[bytes, InputEvent, float | None]]
+    marks: dict[str, float] = field(default_factory=dict)
+    partitions: dict[str, int] = field(default_factory=dict)
 
 
 def decode_message(key: bytes | None, raw: bytes, latest: float = math.inf) -> list[tuple[bytes, InputEvent, float | None]]:
-    """(account, event, produced_at) for each event of a bundle, or of a single keyed event.
+    """(account, event, produced_at) for each event of a record; see :func:`decode_record`."""
+    return decode_record(key, raw, latest).items
+
+
+def decode_record(key: bytes | None, raw: bytes, latest: float = math.inf) -> InternalRecord:
+    """The events of a bundle (or of a single keyed event), and the marks it carries.
 
     The internal topic is a trust boundary too: anyone who can write it could otherwise make
     an account immune (a tick far in the future makes every later event stale) or put one
     account's events into another's state. Every record is checked — only intake's record
     kinds, every field of its type, the entry's account the event's own, no time after
-    ``latest`` (the wall clock plus the allowed skew) — and a record that fails raises
-    :class:`DecodeError` (reason ``invalid_internal``) before the core sees any of it.
+    ``latest`` (the wall clock plus the allowed skew; a mark too, or a forged mark could judge
+    every deadline at once) — and a record that fails raises :class:`DecodeError` (reason
+    ``invalid_internal``) before the core sees any of it.
     """
     try:
         decoded = orjson.loads(raw)
@@ -71,6 +95,13 @@ def decode_message(key: bytes | None, raw: bytes, latest: float = math.inf) -> l
         raise DecodeError(INVALID_INTERNAL, "not JSON") from None
     if not isinstance(decoded, list) or not decoded:
         raise DecodeError(INVALID_INTERNAL, "not a record of the internal topic")
+    marks: dict[str, float] = {}
+    partitions: dict[str, int] = {}
+    if decoded[0] == MARKED:
+        if len(decoded) < 3:
+            raise DecodeError(INVALID_INTERNAL, "a marked bundle without its marks")
+        marks, partitions = _marks(decoded[1], decoded[2], latest)
+        decoded = [BUNDLE, *decoded[3:]]
     if decoded[0] == BUNDLE:
         entries = decoded[1:]
         for entry in entries:
@@ -85,7 +116,22 @@ def decode_message(key: bytes | None, raw: bytes, latest: float = math.inf) -> l
     for _, _, produced_at in items:
         if produced_at is not None and not _is_time(produced_at):
             raise DecodeError(INVALID_INTERNAL, "produced-at is not a time")
-    return items
+    return InternalRecord(items, marks, partitions)
+
+
+def _marks(marks: Any, partitions: Any, latest: float) -> tuple[dict[str, float], dict[str, int]]:
+    if (not isinstance(partitions, dict) or not all(topic in INPUT_TOPICS and _count(number) and 0 < number <= MAX_MARKS
+                                                    for topic, number in partitions.items())):
+        raise DecodeError(INVALID_INTERNAL, "partition counts of unknown topics or out of range")
+    if not isinstance(marks, dict) or len(marks) > MAX_MARKS:
+        raise DecodeError(INVALID_INTERNAL, "marks are not an object of input partitions")
+    for name, mark in marks.items():
+        topic, _, partition = name.rpartition(":")
+        if topic not in INPUT_TOPICS or not partition.isdigit() or not _is_time(mark):
+            raise DecodeError(INVALID_INTERNAL, f"a mark of an unknown input partition {name[:40]!r}")
+        if mark > latest:
+            raise DecodeError(INVALID_INTERNAL, "a watermark mark timed after the wall clock")
+    return marks, partitions
 
 
 def _is_time(value: Any) -> bool:
@@ -149,20 +195,25 @@ class Bundler:
         self.partitions = partitions
         self.max_bytes = max_bytes
         self._open: dict[int, tuple[list[bytes], int]] = {}
-        self._full: list[tuple[int, bytes]] = []
+        self._full: list[tuple[int, list[bytes]]] = []
 
     def add(self, event: InputEvent, produced_at: float | None) -> None:
         partition = subject_partition(event.subject_account.encode(), self.partitions)  # ~2 µs
         entry = encode_entry(event, produced_at)
         entries, size = self._open.get(partition, ([], 0))
         if entries and size + len(entry) > self.max_bytes:
-            self._full.append((partition, join_bundle(entries)))
+            self._full.append((partition, entries))
             entries, size = [], 0
         entries.append(entry)
         self._open[partition] = (entries, size + len(entry) + 1)
 
-    def drain(self) -> list[tuple[int, bytes]]:
-        """(partition, bundle) to send, in the order events arrived per partition; resets the batch."""
-        out = self._full + [(partition, join_bundle(entries)) for partition, (entries, _) in self._open.items()]
+    def drain(self, marks: Mapping[str, float], partitions: Mapping[str, int]) -> list[tuple[int, bytes]]:
+        """(partition, record) to send, in the order events arrived per partition; resets the batch.
+
+        Every internal partition gets a record carrying the marks, after its events."""
+        out = [(partition, join_bundle(entries)) for partition, entries in self._full]
+        for partition in range(self.partitions):
+            entries, _ = self._open.get(partition, ([], 0))
+            out.append((partition, join_bundle(entries, marks, partitions)))
         self._full, self._open = [], {}
         return out

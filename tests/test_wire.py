@@ -13,6 +13,7 @@ from streams.wire import (
     MAX_BUNDLE_BYTES,
     Bundler,
     decode_message,
+    decode_record,
     encode_entry,
     encode_event,
     join_bundle,
@@ -31,8 +32,18 @@ def sample_events() -> list:
     ]
 
 
+MARKS = {"posts.v1:0": T0, "miniprogram.events.v1:0": T0 - 60}
+COUNTS = {"posts.v1": 1, "miniprogram.events.v1": 1}
+
+
+def drain(bundler: Bundler) -> list[tuple[int, bytes]]:
+    """The records of a batch that carry events (every partition also gets one with the marks)."""
+    return [(partition, record) for partition, record in bundler.drain(MARKS, COUNTS)
+            if decode_message(None, record)]
+
+
 def decoded_bundles(bundler: Bundler) -> list[tuple[int, list]]:
-    return [(partition, list(decode_message(None, bundle))) for partition, bundle in bundler.drain()]
+    return [(partition, list(decode_message(None, bundle))) for partition, bundle in drain(bundler)]
 
 
 def test_every_event_survives_bundling_unchanged_and_in_order_per_partition() -> None:
@@ -73,7 +84,7 @@ def test_bundles_stay_under_the_size_cap_and_lose_nothing() -> None:
     events = [post(text, account=ACCOUNT, at=T0 + i) for i in range(100)]
     for event in events:
         bundler.add(event, None)
-    bundles = bundler.drain()
+    bundles = drain(bundler)
     assert len(bundles) > 1
     assert all(len(bundle) <= MAX_BUNDLE_BYTES + 1024 for _, bundle in bundles)
     assert [item[1] for _, bundle in bundles for item in decode_message(None, bundle)] == events
@@ -84,14 +95,14 @@ def test_an_event_larger_than_the_cap_travels_alone() -> None:
     small, big = post("small"), post("y" * (MAX_BUNDLE_BYTES + 10))
     bundler.add(small, None)
     bundler.add(big, None)
-    assert [[item[1] for item in decode_message(None, b)] for _, b in bundler.drain()] == [[small], [big]]
+    assert [[item[1] for item in decode_message(None, b)] for _, b in drain(bundler)] == [[small], [big]]
 
 
 def test_drain_starts_a_new_batch() -> None:
     bundler = Bundler(partitions=2)
     bundler.add(post("one"), None)
-    assert len(bundler.drain()) == 1
-    assert bundler.drain() == []
+    assert len(drain(bundler)) == 1
+    assert drain(bundler) == []
 
 
 def test_a_single_keyed_message_decodes_with_its_key_as_the_account() -> None:
@@ -140,5 +151,38 @@ def test_every_record_intake_writes_is_accepted() -> None:
     bundler = Bundler(8)
     for event in events:
         bundler.add(event, 1.5)
-    decoded = [item for _, bundle in bundler.drain() for item in decode_message(None, bundle, latest=T0 + 10 * DAY)]
+    decoded = [item for _, bundle in drain(bundler) for item in decode_message(None, bundle, latest=T0 + 10 * DAY)]
     assert sorted(map(repr, (e for _, e, _ in decoded))) == sorted(map(repr, events))
+
+
+def test_every_internal_partition_gets_the_marks_after_its_events() -> None:
+    """The deciding side of every partition must learn how far each input was read, also where
+    this batch had no event for it — and the marks come after the events they cover."""
+    bundler = Bundler(partitions=4)
+    event = post("hello", account=ACCOUNT)
+    bundler.add(event, None)
+    records = bundler.drain(MARKS, COUNTS)
+    assert sorted(partition for partition, _ in records) == [0, 1, 2, 3]
+    for partition, raw in records:
+        record = decode_record(None, raw)
+        assert record.marks == MARKS and record.partitions == COUNTS
+        assert [item[1] for item in record.items] == ([event] if partition == subject_partition(ACCOUNT.encode(), 4) else [])
+
+
+@pytest.mark.parametrize(
+    "marks, counts, why",
+    [
+        ({"posts.v1:0": T0 + 10 * DAY}, COUNTS, "a mark in the future would judge every deadline at once"),
+        ({"secret.v1:0": T0}, COUNTS, "not an input topic"),
+        ({"posts.v1:x": T0}, COUNTS, "not a partition"),
+        ({"posts.v1:0": "soon"}, COUNTS, "not a time"),
+        (MARKS, {"posts.v1": 0}, "no partitions"),
+        (MARKS, {"other.v1": 3}, "not an input topic"),
+        ([], COUNTS, "not an object"),
+    ],
+)
+def test_forged_marks_are_rejected(marks, counts, why) -> None:
+    raw = b'["W",' + orjson.dumps(marks) + b"," + orjson.dumps(counts) + b"]"
+    with pytest.raises(DecodeError) as error:
+        decode_record(None, raw, latest=T0 + DAY)
+    assert error.value.reason == "invalid_internal", why

@@ -76,7 +76,7 @@ class WorkerProcess:
                 "TRADEWATCH_PARTITIONS": "4",
                 "TRADEWATCH_METRICS_ADDR": f"127.0.0.1:{self.port}",
                 "TRADEWATCH_DATA_DIR": str(self.workdir / f"data-{self.port}"),
-                "TRADEWATCH_TICK_SECONDS": "0",
+                "TRADEWATCH_IDLE_PARTITION_SECONDS": "2",
                 "TRADEWATCH_LAG_INTERVAL_SECONDS": "2",
                 "TRADEWATCH_SESSION_TIMEOUT_SECONDS": "6",
                 "PYTHONUNBUFFERED": "1",
