@@ -108,6 +108,10 @@ def faust_settings(config: Config) -> dict:
         topic_partitions=config.partitions,
         topic_replication_factor=config.replication,
         processing_guarantee="at_least_once",
+        # Faust would wait at every rebalance and at shutdown for each delivered message to be
+        # acknowledged; a record waiting for the watermark is not, and no new marks arrive while
+        # Faust waits. Unacknowledged records are delivered again to the partition's next owner.
+        stream_wait_empty=False,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         table_standby_replicas=0,

@@ -14,7 +14,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from streams import metrics, topics
@@ -121,6 +121,7 @@ class Intake:
             if not records:
                 continue
             metrics.LAST_EVENT_TIMESTAMP.labels(tp.topic).set(now)
+            metrics.INPUTS_READ.labels(tp.topic).inc(len(records))
             for record in records:
                 if await self._validate(record, bundler, now):
                     events += 1
@@ -203,7 +204,7 @@ class Intake:
         self._lag_series = current
 
 
-class _Rebalance:
+class _Rebalance(ConsumerRebalanceListener):
     """Intake's rebalance listener: the watermark forgets partitions another intake now owns."""
 
     def __init__(self, intake: Intake) -> None:

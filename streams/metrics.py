@@ -115,6 +115,12 @@ SKIPPED_OFFSETS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+INPUTS_READ = Counter(
+    "tradewatch_inputs_read_total",
+    "Input messages intake read (valid or not), by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
 WATERMARK_LAG = Gauge(
     "tradewatch_watermark_lag_seconds",
     "Wall clock minus the pipeline watermark, for the most lagging internal partition this "

@@ -21,8 +21,12 @@ def test_trading_post_and_resales_produce_a_reminder(kafka, tmp_path):
         records = [post_record(ACCOUNT, "数字藏品二级市场已开放，寄售转售自由交易，地板价持续上涨！", at_offset_s=0)]
         records += resale_records(ACCOUNT, APP, count=30, start_offset_s=60)
         produce(kafka.bootstrap, records)
-        actions = wait_for(lambda: read_actions(kafka.bootstrap), 60, "an action on enforcement.actions.v1")
-        assert [a["action"] for a in actions] == ["qualification_reminder"]
+        # the records are a week old: once the inputs are read and quiet, the watermark follows
+        # the wall clock past the reminder's deadline, and the case closes — trading had stopped
+        actions = wait_for(lambda: (actions := read_actions(kafka.bootstrap)) and len(actions) >= 2 and actions,
+                           60, "a reminder and its judgment on enforcement.actions.v1")
+        assert [a["action"] for a in actions] == ["qualification_reminder", "case_closed"]
+        assert [r["code"] for r in actions[1]["reasons"]] == ["trading_stopped"]
         action = actions[0]
         validate_action(action)
         assert action["subject"] == {"kind": "official_account", "id": ACCOUNT}
