@@ -178,7 +178,11 @@ class CommittedReaches(DoneCheck):
 
 
 class TwoStageDone(DoneCheck):
-    """tradewatch: every input handled, and both stages (inputs, internal topic) fully committed."""
+    """tradewatch: every input handled, and both stages (inputs, internal topic) fully committed.
+
+    Intake commits the inputs in its own group (``<app id>-intake``); the internal topic keeps
+    receiving watermark records while the pipeline is quiet, so its end is taken once, when
+    every input is committed, and the deciding group must commit up to that."""
 
     def __init__(self, bootstrap: str, group: str, input_topics: set[str], input_total: int, internal_topic: str) -> None:
         self.bootstrap = bootstrap
@@ -186,9 +190,12 @@ class TwoStageDone(DoneCheck):
         self.input_topics = input_topics
         self.input_total = input_total
         self.internal_topic = internal_topic
+        self._internal_end: int | None = None
 
     async def __call__(self, admin: AIOKafkaAdminClient, progress: int) -> bool:
-        if progress < self.input_total or await committed(admin, self.group, self.input_topics) < self.input_total:
-            return False
-        internal_end = sum((await end_offsets(self.bootstrap, [self.internal_topic])).values())
-        return await committed(admin, self.group, {self.internal_topic}) >= internal_end
+        if self._internal_end is None:
+            if (progress < self.input_total
+                    or await committed(admin, f"{self.group}-intake", self.input_topics) < self.input_total):
+                return False
+            self._internal_end = sum((await end_offsets(self.bootstrap, [self.internal_topic])).values())
+        return await committed(admin, self.group, {self.internal_topic}) >= self._internal_end

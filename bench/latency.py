@@ -19,7 +19,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.kafkaio import topic_partitions
-from bench.traffic import ProbeEvent
+from bench.traffic import ProbeEvent, live
 from streams import topics
 from streams.core.timefmt import parse_time
 
@@ -99,9 +99,11 @@ async def offer(
             delay = due - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
+            now = time.time()
+            message = live(event.message, now)
             if event.account:
-                sent_at[(event.account, event.event_time)] = time.time()
-            pending.append(await producer.send(event.message.topic, event.message.value, key=event.message.key))
+                sent_at[(event.account, round(now, 3))] = now
+            pending.append(await producer.send(message.topic, message.value, key=message.key))
         await asyncio.gather(*pending)
         send_seconds = time.time() - started
 
@@ -130,7 +132,7 @@ async def offer(
     matched: list[tuple[float, float]] = []
     for arrived, value in arrivals:
         action = orjson.loads(value)
-        key = (action.get("account_id"), int(parse_time(action["event_time"])))
+        key = (action.get("account_id"), round(parse_time(action["event_time"]), 3))
         if key in sent_at:
             matched.append((sent_at[key], arrived - sent_at[key]))
         else:

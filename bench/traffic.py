@@ -14,7 +14,7 @@ import orjson
 
 from bench.kafkaio import Message
 from streams import topics
-from streams.core.timefmt import format_time
+from streams.core.timefmt import format_time, parse_time
 from streams.offline.simulate import simulate
 
 SIM_DAYS = 3.0
@@ -140,3 +140,31 @@ def offered_traffic(count: int, probe_share: float, seed: int = 4242, now: float
         else:
             mixed.append(others[index - taken])
     return mixed
+
+
+# per topic: the event-time field, then the fields moved with it (they are relative to it)
+_TIME_FIELDS = {
+    topics.POSTS: ("published_at",),
+    topics.MINI_PROGRAM_EVENTS: ("occurred_at", "acquired_at"),
+    topics.QUALIFICATIONS: ("updated_at", "valid_until"),
+    topics.APPEALS: ("decided_at",),
+}
+
+
+def live(message: Message, at: float) -> Message:
+    """``message`` as live traffic: its event time moved to ``at`` (the moment it is sent), and
+    its other times with it. Offered traffic is live, as a deployment's is: the pipeline
+    watermark follows a caught-up input's wall clock, so events timed hours in the past
+    would each wait for an idle input instead of being decided at once."""
+    names = _TIME_FIELDS.get(message.topic)
+    if not names:
+        return message
+    value = orjson.loads(message.value)
+    original = value.get(names[0])
+    if not isinstance(original, str):
+        return message
+    delta = at - parse_time(original)
+    for name in names:
+        if isinstance(value.get(name), str):
+            value[name] = format_time(parse_time(value[name]) + delta)
+    return Message(message.topic, message.key, orjson.dumps(value))

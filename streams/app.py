@@ -29,6 +29,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 import faust
 from faust.serializers import codecs
@@ -108,10 +109,6 @@ def faust_settings(config: Config) -> dict:
         topic_partitions=config.partitions,
         topic_replication_factor=config.replication,
         processing_guarantee="at_least_once",
-        # Faust would wait at every rebalance and at shutdown for each delivered message to be
-        # acknowledged; a record waiting for the watermark is not, and no new marks arrive while
-        # Faust waits. Unacknowledged records are delivered again to the partition's next owner.
-        stream_wait_empty=False,
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         table_standby_replicas=0,
@@ -125,9 +122,26 @@ def faust_settings(config: Config) -> dict:
     )
 
 
+class WatermarkApp(faust.App):
+    """A Faust app that does not wait, at a rebalance or at shutdown, for every delivered record.
+
+    Faust (0.15) waits then until each delivered message is acknowledged. A record whose events
+    wait for the watermark is not, and no new marks arrive while Faust waits: the rebalance
+    would never end. Instead the app stores and acknowledges what is decided
+    (``before_revoke``), commits, and lets the partition's next owner receive the rest again.
+    """
+
+    before_revoke: Callable[[], Awaitable[None]] | None = None
+
+    async def _consumer_wait_empty(self, consumer, logger) -> None:  # noqa: ARG002 - Faust's hook
+        if self.before_revoke is not None:
+            await self.before_revoke()
+        await consumer.commit()
+
+
 def create_app(config: Config) -> Tradewatch:
     policy = config.policy
-    app = faust.App(config.app_id, **faust_settings(config))
+    app = WatermarkApp(config.app_id, **faust_settings(config))
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     subject_inputs = app.topic(
         f"{config.app_id}-{topics.SUBJECT_INPUTS}", internal=True, partitions=config.partitions, **raw
@@ -393,6 +407,12 @@ def create_app(config: Config) -> Tradewatch:
         lag_series.clear()
         lag_series.update(current)
         intake.measure_lag()
+
+    async def store_decided() -> None:
+        async with decide_lock:
+            await store(limit=None)
+
+    app.before_revoke = store_decided
 
     @app.on_partitions_revoked.connect
     async def on_partitions_revoked(sender, revoked, **kwargs) -> None:  # noqa: ARG001

@@ -64,3 +64,55 @@ def appeal_record(account: str, action_id: str, at_offset_s: float, appeal_id: s
         headers = sign(reviewer, "enforcement.appeals.v1", account.encode(), value, int((BASE + at_offset_s) * 1000))
         record["headers"] = {name: raw.decode() for name, raw in headers}
     return record
+
+
+LIVE_REVIEWER_SECRET = b"reviewer secret of the live-traffic records"
+LIVE_REVIEWER_ENV = {"TRADEWATCH_REVIEWER_KEYS": "reviewer-live:" + __import__("base64").b64encode(LIVE_REVIEWER_SECRET).decode()}
+
+
+INPUTS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1")
+
+
+def live_traffic_on_every_partition(now: float | None = None, partitions: int = 4, topics: tuple[str, ...] = INPUTS,
+                                    besides: tuple[tuple[str, str], ...] = ()) -> list[dict]:
+    """Current, harmless records on every partition of every input topic: a greeting post, a
+    first-hand sale, a submitted qualification and a signed appeal naming no action of ours.
+
+    Read by intake, each partition is live and caught up, so it follows the wall clock at once
+    and only the partitions carrying a test's history hold the watermark — a worker with a long
+    ``TRADEWATCH_IDLE_PARTITION_SECONDS`` then decides that history as far as it was read, no
+    further. ``besides``: (topic, key) of the history, whose partitions get nothing. Needs
+    ``LIVE_REVIEWER_ENV`` in the worker's environment (the appeals)."""
+    from streams.signing import SigningKey, SigningKeys, sign
+    from streams.wire import subject_partition
+
+    now = time.time() if now is None else now
+    at = format_time(now)
+    reviewers = SigningKeys([SigningKey.hmac("reviewer-live", LIVE_REVIEWER_SECRET)], "reviewer-live")
+    out: list[dict] = []
+    wanted = {(topic, p) for topic in topics for p in range(partitions)}
+    wanted -= {(topic, subject_partition(key.encode(), partitions)) for topic, key in besides}
+    for n in range(100_000):
+        account, app = f"gh_live{n:07d}", f"wxlive{n:012d}"
+        for topic, key in (("posts.v1", account), ("qualifications.v1", account),
+                           ("enforcement.appeals.v1", account), ("miniprogram.events.v1", app)):
+            if (topic, subject_partition(key.encode(), partitions)) not in wanted:
+                continue
+            wanted.discard((topic, subject_partition(key.encode(), partitions)))
+            if topic == "posts.v1":
+                value: object = {"event_id": _id("live"), "account_id": account, "published_at": at, "text": "早上好"}
+            elif topic == "qualifications.v1":
+                value = {"account_id": account, "status": "submitted", "licences": [], "updated_at": at}
+            elif topic == "miniprogram.events.v1":
+                value = {"event_id": _id("live"), "app_id": app, "owner_account_id": account, "occurred_at": at,
+                         "type": "sale.primary", "user_id": "u-live", "item_id": "i-live", "price_cents": 100}
+            else:
+                raw = orjson.dumps({"appeal_id": _id("live"), "account_id": account, "action_id": "act_" + "0" * 32,
+                                    "outcome": "overturned", "reviewer": "reviewer-live", "decided_at": at})
+                headers = sign(reviewers, topic, account.encode(), raw, int(now * 1000))
+                out.append({"topic": topic, "key": account, "value": raw.decode(), "headers": list(headers)})
+                continue
+            out.append({"topic": topic, "key": key, "value": value})
+        if not wanted:
+            return out
+    raise AssertionError("no keys for every partition")

@@ -9,7 +9,6 @@ or after the data is there, and compares the actions with ``tradewatch replay``.
 
 from __future__ import annotations
 
-import base64
 import random
 import time
 from collections import defaultdict
@@ -18,12 +17,10 @@ import orjson
 import pytest
 
 from streams.core.policy import load_policy
-from streams.core.timefmt import format_time
 from streams.offline.replay import replay
 from streams.offline.simulate import simulate
-from streams.signing import SigningKey, SigningKeys, sign
-from streams.wire import subject_partition
 from tests.integration.harness import WorkerProcess, produce, read_actions, wait_for
+from tests.integration.records import LIVE_REVIEWER_ENV, live_traffic_on_every_partition
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 STRENGTH = {"suspend": 3, "review": 2, "qualification_reminder": 1}
@@ -77,32 +74,6 @@ def random_interleaving(records: list[dict], seed: int) -> list[list[dict]]:
             if queue:
                 out.append(queue.pop())
     return [out]
-
-
-SECRET = b"reviewer secret for the lagging-topic test"
-
-
-def live_traffic_on_every_partition(now: float, partitions: int = 4) -> list[dict]:
-    """A current qualification and a signed appeal (naming no action of ours) per partition."""
-    reviewers = SigningKeys([SigningKey.hmac("reviewer-anna", SECRET)], "reviewer-anna")
-    out, covered = [], set()
-    for n in range(1000):
-        account = f"gh_live{n:07d}"
-        partition = subject_partition(account.encode(), partitions)
-        if partition in covered:
-            continue
-        covered.add(partition)
-        at = format_time(now)
-        out.append({"topic": "qualifications.v1", "key": account,
-                    "value": {"account_id": account, "status": "submitted", "licences": [], "updated_at": at}})
-        value = orjson.dumps({"appeal_id": f"ap-{n}", "account_id": account, "action_id": "act_" + "0" * 32,
-                              "outcome": "overturned", "reviewer": "reviewer-anna", "decided_at": at})
-        headers = sign(reviewers, "enforcement.appeals.v1", account.encode(), value, int(now * 1000))
-        out.append({"topic": "enforcement.appeals.v1", "key": account, "value": value.decode(),
-                    "headers": list(headers)})
-        if len(covered) == partitions:
-            return out
-    raise AssertionError("no account for every partition")
 
 
 def settled(bootstrap: str, expected: list[dict], timeout: float = 120.0) -> list[dict]:
@@ -168,9 +139,8 @@ def test_no_deadline_is_judged_before_a_lagging_topic_has_been_read(kafka, tmp_p
     cut = len(mini) // 5  # about the first two of ten days
     # live traffic on every partition of the two small topics: they follow the wall clock, and
     # with idle partitions never presumed quiet (600 s) only the lagging topic holds the watermark
-    live = live_traffic_on_every_partition(time.time())
-    env = {"TRADEWATCH_IDLE_PARTITION_SECONDS": "600",
-           "TRADEWATCH_REVIEWER_KEYS": "reviewer-anna:" + base64.b64encode(SECRET).decode()}
+    live = live_traffic_on_every_partition(topics=("qualifications.v1", "enforcement.appeals.v1"))
+    env = {"TRADEWATCH_IDLE_PARTITION_SECONDS": "600", **LIVE_REVIEWER_ENV}
     worker = WorkerProcess(kafka.bootstrap, "tw-et-lag", tmp_path, extra_env=env).start()
     try:
         worker.wait_ready()
