@@ -1,4 +1,4 @@
-"""The wall-clock tick fires the deadline of an account that has gone quiet."""
+"""A quiet account's deadline is judged once the watermark of a caught-up, idle pipeline passes it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ APP = "wx71c71c71c71c71c7"
 
 
 def test_quiet_account_is_suspended_when_its_deadline_passes_on_the_wall_clock(kafka, tmp_path):
-    worker = WorkerProcess(kafka.bootstrap, "tw-tick", tmp_path, extra_env={"TRADEWATCH_TICK_SECONDS": "1"}).start()
+    worker = WorkerProcess(kafka.bootstrap, "tw-tick", tmp_path).start()
     try:
         worker.wait_ready()
         # a week ago: trades for 70 hours, then goes quiet before its deadline (now in the past)
@@ -23,7 +23,7 @@ def test_quiet_account_is_suspended_when_its_deadline_passes_on_the_wall_clock(k
             found = [a for a in read_actions(kafka.bootstrap) if a["action"] == "suspend"]
             return found if len(found) == 2 else []
 
-        actions = wait_for(suspensions, 60, "the tick to fire the deadline (account and mini program)")
+        actions = wait_for(suspensions, 60, "the watermark to pass the deadline (account and mini program)")
         reminder = next(a for a in read_actions(kafka.bootstrap) if a["action"] == "qualification_reminder")
         assert {a["subject"]["kind"] for a in actions} == {"official_account", "mini_program"}
         assert all(a["event_time"] == reminder["deadline"] for a in actions)  # judged as of the deadline
