@@ -224,13 +224,16 @@ def create_app(config: Config) -> Tradewatch:
                 unstored.decided(event)
                 continue
             async with decide_lock:
+                decided = 0
                 for ready in admission.ready:
-                    await decide_message(ready)
+                    decided += await decide_message(ready)
                 await store(limit=STORE_CHUNK)  # once due, a few between messages
-                last_decided[0] = time.monotonic()
+                if decided:  # a record of marks only does not keep the idle store waiting
+                    last_decided[0] = time.monotonic()
 
-    async def decide_message(event) -> None:
-        """One internal record: its events wait for the watermark it may move; decide what it releases."""
+    async def decide_message(event) -> int:
+        """One internal record: its events wait for the watermark it may move; decide what it
+        releases. Returns how many events (deadlines included) were decided."""
         message = event.message
         try:
             record = decode_record(message.key, message.value, time.time() + config.max_future_skew_s)
@@ -240,18 +243,19 @@ def create_app(config: Config) -> Tradewatch:
             metrics.INVALID_EVENTS.labels(message.topic, error.reason).inc()
             await dead_letter_or_stop(message, dead_letter_headers(message, error.reason, error.message))
             unstored.decided(event)
-            return
+            return 1
         except Exception as error:  # a bug must not acknowledge-and-lose the message (faust#189)
             log.exception("decide failed on %s[%s]@%s", message.topic, message.partition, message.offset)
             metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
             await dead_letter_or_stop(message, dead_letter_headers(message, "internal_error", type(error).__name__))
             unstored.decided(event)
-            return
+            return 1
         lane = lanes.of(message.partition)
         late = lane.admit(event, record)
         for _, core_event, _, _ in late:
             metrics.LATE_EVENTS.labels(_source_topic(core_event)).inc()
-        await decide_items(late + lane.release(), event)
+        released = late + lane.release()
+        await decide_items(released, event)
         due = deadlines.due(message.partition, lane.watermark.value)
         if due:
             at = lane.watermark.value
@@ -259,6 +263,7 @@ def create_app(config: Config) -> Tradewatch:
         for done in lane.decided_messages():
             unstored.decided(done)
         lanes.measure(time.time())
+        return len(released) + len(due)
 
     async def decide_items(items, event) -> None:
         """Run the core over released events in order and publish their actions; the new states wait

@@ -90,7 +90,8 @@ class Lanes:
             return
         lane = min(self._lanes.values(), key=lambda lane: lane.watermark.value)
         value = lane.watermark.value
-        metrics.WATERMARK_LAG.set(now - value if value != NEVER else float("inf"))
+        # never reported: counted from the epoch, so the lag is huge and still grows (alertable)
+        metrics.WATERMARK_LAG.set(now - value if value != NEVER else now)
         name = lane.watermark.holding_back()
         held = tuple(name.rsplit(":", 1)) if name else None
         if held != self._held_by:
