@@ -262,6 +262,7 @@ def create_app(config: Config) -> Tradewatch:
             await decide_items([(key, Tick(key.decode(), at), None, None) for key in due], event)
         for done in lane.decided_messages():
             unstored.decided(done)
+        lanes.measure(time.time())
         return len(released) + len(due)
 
     async def decide_items(items, event) -> None:
@@ -411,7 +412,6 @@ def create_app(config: Config) -> Tradewatch:
         lag_series.clear()
         lag_series.update(current)
         intake.measure_lag()
-        lanes.measure(time.time())  # here, not per record: it walks every input partition
 
     async def store_decided() -> None:
         async with decide_lock:
