@@ -17,6 +17,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from streams.intake import intake_group
+
 POLL_INTERVAL_S = 0.1
 
 
@@ -195,7 +197,7 @@ class TwoStageDone(DoneCheck):
     async def __call__(self, admin: AIOKafkaAdminClient, progress: int) -> bool:
         if self._internal_end is None:
             if (progress < self.input_total
-                    or await committed(admin, f"{self.group}-intake", self.input_topics) < self.input_total):
+                    or await committed(admin, intake_group(self.group), self.input_topics) < self.input_total):
                 return False
             self._internal_end = sum((await end_offsets(self.bootstrap, [self.internal_topic])).values())
         return await committed(admin, self.group, {self.internal_topic}) >= self._internal_end

@@ -34,6 +34,7 @@ from bench.latency import LatencyResult, offer
 from bench.procmem import peak_rss_bytes, rss_bytes
 from bench.processes import Child, TradewatchWorker, create_topics, histogram_quantile, sum_samples, wait_until
 from streams import topics
+from streams.intake import intake_group
 from streams.localkafka import KAFKA_VERSION, LocalKafka
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -238,7 +239,7 @@ def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps:
     """A fresh worker (its group starts at the end of the prefill): probe traffic, then quiet accounts."""
     worker = TradewatchWorker(bootstrap, "bench-tw-latency", sizes.partitions, workdir)
     ends = asyncio.run(kafkaio.end_offsets(bootstrap, topics.INPUT_TOPICS))
-    asyncio.run(kafkaio.commit_group_offsets(bootstrap, worker.app_id, ends))
+    asyncio.run(kafkaio.commit_group_offsets(bootstrap, intake_group(worker.app_id), ends))
     worker.start()
     try:
         began = time.monotonic()

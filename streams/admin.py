@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any, Awaitable, Callable
+
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.config import Config
@@ -77,3 +81,92 @@ async def _admin(config: Config) -> AIOKafkaAdminClient:
     )
     await start_checked(admin, config.security, config.bootstrap_servers)
     return admin
+
+
+class CommittedStarts:
+    """Where deciding an internal partition resumes in a new assignment: the group's committed
+    offset as the broker holds it (the log's first offset if nothing was ever committed).
+
+    Faust (0.15) forgets its committed offsets at a revoke and learns them again only after
+    it has delivered messages of the new assignment from wherever its fetcher stood, and it
+    commits the first run of acknowledged offsets even when that run starts past offsets never
+    decided. Taken from the broker, the start makes :class:`~streams.ordering.OffsetOrder`
+    hold whatever is delivered ahead of it until the missing offsets are fetched again.
+    """
+
+    def __init__(self, config: Config, group: str,
+                 earliest: Callable[[TopicPartition], Awaitable[int | None]]) -> None:
+        self.config = config
+        self.group = group
+        self.earliest = earliest
+        self._client: AIOKafkaAdminClient | None = None
+
+    async def of(self, topic: str, partition: int) -> int:
+        tp = TopicPartition(topic, partition)
+        if self._client is None:
+            self._client = await _admin(self.config)
+        client = self._client
+        offsets = await _retrying(lambda: client.list_consumer_group_offsets(self.group, partitions=[tp]), attempts=5)
+        found = offsets.get(tp)
+        if found is not None and found.offset >= 0:
+            return found.offset
+        return await self.earliest(tp) or 0
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+async def commit_internal_starts(config: Config) -> list[int]:
+    """Give every partition of the internal topic a committed offset (its first) if it has none.
+
+    Faust (0.15) seeks a new assignment's partitions to their committed offsets and, for a
+    partition without one, keeps its fetcher's old position and its old read offset: after a
+    rebalance it went on from where the previous assignment had fetched to, and dropped the
+    records before that when they were fetched again. With an offset committed for every
+    partition, each assignment starts at the committed one. Returns the partitions committed
+    here; a group already running (its members own the commits) is left alone.
+    """
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.errors import KafkaError
+
+    topic = f"{config.app_id}-{SUBJECT_INPUTS}"
+    admin = await _admin(config)
+    try:
+        described = await admin.describe_topics([topic])
+        partitions = [p["partition"] for p in described[0]["partitions"]]
+        tps = [TopicPartition(topic, p) for p in partitions]
+        committed = await _retrying(lambda: admin.list_consumer_group_offsets(config.app_id, partitions=tps))
+    finally:
+        await admin.close()
+    unset = [tp for tp in tps if tp not in committed or committed[tp].offset < 0]
+    if not unset:
+        return []
+    consumer = AIOKafkaConsumer(bootstrap_servers=config.bootstrap_servers, group_id=config.app_id,
+                                enable_auto_commit=False, **config.security.aiokafka_kwargs())
+    await start_checked(consumer, config.security, config.bootstrap_servers)
+    try:
+        consumer.assign(unset)
+        firsts = await consumer.beginning_offsets(unset)
+        try:
+            await consumer.commit({tp: firsts[tp] for tp in unset})
+        except KafkaError:  # the group has members: the first worker to start committed them
+            return []
+    finally:
+        await consumer.stop()
+    return [tp.partition for tp in unset]
+
+
+async def _retrying(call: Callable[[], Awaitable[Any]], attempts: int = 60) -> Any:
+    """``call()``, again while the broker answers with a retriable error (a fresh cluster has no
+    group coordinator for its first seconds: GroupCoordinatorNotAvailable)."""
+    from aiokafka.errors import KafkaError
+
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except KafkaError as error:
+            if not getattr(error, "retriable", False) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)

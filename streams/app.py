@@ -36,6 +36,7 @@ from faust.serializers import codecs
 from faust.types import TP
 
 from streams import logfilter, metrics, topics
+from streams.admin import CommittedStarts
 from streams.config import Config
 from streams.core.engine import Detector
 from streams.core.events import Tick
@@ -50,6 +51,7 @@ from streams.wire import decode_record, encode_event, subject_partition
 
 log = logging.getLogger("tradewatch")
 logfilter.install(log)  # ids in log lines come from producers: a newline must not forge a line
+START_LOOKUP_TIMEOUT_S = 10.0  # asking the broker for a partition's committed offset
 ORDER_MAX_WAIT_S = 2.0  # a reordering after a rebalance resolves in milliseconds; then re-fetch
 HEAD_CHECK_INTERVAL_S = 2.0
 HEAD_MAX_WAIT_S = 10.0  # a commit stuck this long behind an undelivered offset: re-fetch it
@@ -166,6 +168,12 @@ def create_app(config: Config) -> Tradewatch:
     head_watch = SkippedHeadWatch(max_wait_s=HEAD_MAX_WAIT_S)
     skip_offsets = _track_no_offset_gaps(app.consumer, subject_topic)
 
+    async def earliest(tp) -> int | None:
+        found = await app.consumer.earliest_offsets(TP(tp.topic, tp.partition))
+        return next(iter(found.values()), None)
+
+    starts = CommittedStarts(config, config.app_id, earliest)
+
     def subject_partitions() -> int:
         return app.consumer.topic_partitions(subject_topic) or config.partitions
 
@@ -209,10 +217,16 @@ def create_app(config: Config) -> Tradewatch:
     async def decide_in_order(manual) -> None:
         async for event in manual.events():
             message = event.message
-            admission = order.admit(
-                message.partition, message.offset, event, time.monotonic(),
-                lambda: app.consumer._committed_offset.get(message.tp),  # noqa: SLF001 - no public accessor
-            )
+            if message.generation_id != app.consumer_generation_id:
+                # fetched before a rebalance that reset the order: delivered again from the
+                # committed offset; admitted now it would mark the earlier offsets as done
+                continue
+            start = None
+            if not order.started(message.partition):
+                start = await start_of(message.partition)
+                if message.generation_id != app.consumer_generation_id:
+                    continue
+            admission = order.admit(message.partition, message.offset, event, time.monotonic(), lambda: start)
             if admission.held:
                 metrics.OUT_OF_ORDER.labels(message.topic).inc()
                 log.warning("out-of-order delivery on %s[%s]: offset %s held until the earlier ones arrive",
@@ -224,12 +238,26 @@ def create_app(config: Config) -> Tradewatch:
                 unstored.decided(event)
                 continue
             async with decide_lock:
+                if message.generation_id != app.consumer_generation_id:
+                    continue  # a rebalance came while waiting: the order was reset, it comes again
                 decided = 0
                 for ready in admission.ready:
                     decided += await decide_message(ready)
                 await store(limit=STORE_CHUNK)  # once due, a few between messages
                 if decided:  # a record of marks only does not keep the idle store waiting
                     last_decided[0] = time.monotonic()
+
+    async def start_of(partition: int) -> int:
+        """The committed offset of an internal partition, from the broker (streams.admin.CommittedStarts)."""
+        while True:
+            try:
+                return await asyncio.wait_for(starts.of(subject_topic, partition), START_LOOKUP_TIMEOUT_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the broker or the coordinator is away: ask again
+                log.warning("cannot read the committed offset of %s[%s] (%s); retrying",
+                            subject_topic, partition, type(error).__name__)
+                await asyncio.sleep(1.0)
 
     async def decide_message(event) -> int:
         """One internal record: its events wait for the watermark it may move; decide what it

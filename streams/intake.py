@@ -50,6 +50,12 @@ def _readable(epoch_s: float) -> str:
         return f"{epoch_s:.0f} s after the epoch"
 
 
+def intake_group(app_id: str) -> str:
+    """The consumer group that holds the input topics' committed offsets (the Faust group
+    named ``app_id`` holds only the internal topic's)."""
+    return f"{app_id}-intake"
+
+
 class Intake:
     """Reads the input topics with a consumer whose offsets tradewatch owns, and re-keys them.
 
@@ -78,7 +84,7 @@ class Intake:
         self.consumer: Any = None
 
     def group_id(self) -> str:
-        return f"{self.config.app_id}-intake"
+        return intake_group(self.config.app_id)
 
     def make_consumer(self) -> Any:
         config = self.config

@@ -30,7 +30,7 @@ class EscapeControlCharacters(logging.Filter):
         message = record.getMessage()
         escaped = escape_controls(message)
         if escaped != message or record.args:
-            record.msg, record.args = escaped, None
+            record.msg, record.args = escaped, ()  # not None: mode's formatter would wrap it as (None,)
         return True
 
 

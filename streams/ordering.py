@@ -55,6 +55,10 @@ class OffsetOrder(Generic[Item]):
         """A new assignment starts again at the committed offsets."""
         self._partitions.clear()
 
+    def started(self, partition: int) -> bool:
+        """Whether this assignment already knows where ``partition`` starts."""
+        return partition in self._partitions
+
     def admit(self, partition: int, offset: int, item: Item, now: float,
               committed: Callable[[], int | None]) -> Admission[Item]:
         """``committed()`` is the partition's committed offset, asked once per assignment."""

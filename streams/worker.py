@@ -10,7 +10,7 @@ import faust
 import mode.loop
 from aiokafka.errors import KafkaError
 
-from streams.admin import ensure_internal_topics, missing_input_topics
+from streams.admin import commit_internal_starts, ensure_internal_topics, missing_input_topics
 from streams.config import ConfigError
 from streams.app import create_app
 from streams.config import Config
@@ -32,6 +32,7 @@ def run(config: Config) -> int:
         missing = asyncio.run(asyncio.wait_for(missing_input_topics(config), 60))
         if not missing:
             asyncio.run(asyncio.wait_for(ensure_internal_topics(config), 60))
+            asyncio.run(asyncio.wait_for(commit_internal_starts(config), 60))
     except (OSError, asyncio.TimeoutError, KafkaError) as error:
         raise ConfigError(f"TRADEWATCH_BROKER={config.broker}: cannot reach Kafka ({type(error).__name__}: {error})") from None
     if missing:

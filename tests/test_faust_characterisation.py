@@ -20,3 +20,34 @@ def test_faust_asks_the_app_hook_before_committing_at_every_rebalance_and_at_shu
 
 def test_the_pinned_faust_version():
     assert faust.__version__ == "0.15.3"
+
+
+def test_faust_commits_a_run_of_acknowledged_offsets_that_starts_past_undecided_ones():
+    """Why the decide agent takes each partition's start from the broker (streams.admin.CommittedStarts).
+
+    Faust checks the head of the acknowledged run only against a truthy committed offset: for a
+    partition never committed (or forgotten at a revoke, see below) it commits past 0..11 when
+    12 and 13 are acknowledged. Only acknowledging in offset order from the true start keeps
+    the commit honest.
+    """
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from faust.transport.consumer import Consumer
+    from faust.types import TP
+    from intervaltree import IntervalTree
+
+    tp = TP("subject-inputs", 2)
+    fake = SimpleNamespace(_acked={tp: [12, 13]}, _gap=defaultdict(IntervalTree), _acked_index={tp: {12, 13}},
+                           _committed_offset={tp: None})
+    assert Consumer._new_offset(fake, tp) == 14
+
+
+def test_faust_forgets_committed_offsets_at_a_revoke_and_stamps_messages_with_their_generation():
+    from faust.transport.consumer import Consumer
+    from faust.streams import Stream
+
+    assert "self._committed_offset.pop(tp, None)" in inspect.getsource(Consumer.on_partitions_revoked)
+    # the stream drops a message fetched in an earlier generation only when it takes it from its
+    # queue; one already handed to the agent is the agent's to drop (streams/app.py)
+    assert "message.generation_id != self.app.consumer_generation_id" in inspect.getsource(Stream._py_aiter)

@@ -30,3 +30,14 @@ def test_ordinary_text_and_tracebacks_are_untouched(caplog):
     [record] = caplog.records
     assert record.getMessage() == "decide failed on x\\ry" and record.exc_info is not None
     assert "Traceback" in caplog.text and "\n" in caplog.text
+
+
+def test_an_escaped_line_prints_through_the_workers_formatter():
+    # the worker logs through mode's formatter, which wraps non-tuple args: a filtered record
+    # with args=None became (None,) and every formatted line failed with "not all arguments converted"
+    from mode.utils.logging import ExtensionFormatter
+
+    record = logging.LogRecord("tradewatch", logging.INFO, __file__, 1, "suspend %s trading=%.2f 100%%",
+                               ("gh_1", 0.912), None)
+    EscapeControlCharacters().filter(record)
+    assert ExtensionFormatter(fmt="%(message)s").format(record) == "suspend gh_1 trading=0.91 100%"

@@ -113,3 +113,12 @@ def test_a_commit_that_moves_or_has_no_hole_is_never_stuck() -> None:
         assert not watch.stuck("q", committed=50, lowest_acked=50, now=now)
         assert not watch.stuck("r", committed=50, lowest_acked=None, now=now)
         assert not watch.stuck("s", committed=None, lowest_acked=60, now=now)
+
+
+def test_a_partition_is_started_once_per_assignment() -> None:
+    order = OffsetOrder(5)
+    assert not order.started(3)
+    assert order.admit(3, 12, "m12", 0, committed_at(0)).held  # the broker says 0: 0..11 come first
+    assert order.started(3)
+    order.reset()
+    assert not order.started(3)

@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.core.policy import load_policy
 from streams.offline.replay import replay
+from streams.intake import intake_group
 from streams.offline.simulate import simulate
 from tests.integration.harness import WorkerProcess, produce, read_actions, wait_for
 from tests.integration.records import LIVE_REVIEWER_ENV, live_traffic_on_every_partition
@@ -81,7 +82,7 @@ async def _lag(bootstrap: str, group: str, internal_end: dict | None) -> dict[st
     await admin.start()
     await consumer.start()
     try:
-        committed = {**await admin.list_consumer_group_offsets(f"{group}-intake"),
+        committed = {**await admin.list_consumer_group_offsets(intake_group(group)),
                      **await admin.list_consumer_group_offsets(group)}
         metadata = await consumer._client.fetch_all_metadata()  # noqa: SLF001
         internal = f"{group}-subject-inputs"
