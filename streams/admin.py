@@ -1,38 +1,82 @@
-"""Creating tradewatch's topics (``tradewatch topics``): idempotent, with cleanup policies."""
+"""Creating and checking tradewatch's topics (``tradewatch topics``), and the internal topic's committed starts."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from aiokafka import TopicPartition
+from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.config import Config
 from streams.security import start_checked
 from streams.topics import INPUT_TOPICS, OUTPUT_TOPICS, SUBJECT_INPUTS, SUBJECT_STATE_TABLE, TOPIC_SPECS
 
 
-async def create_topics(config: Config) -> list[str]:
-    """Create missing topics; return the names created (existing ones are left alone)."""
+@dataclass
+class TopicsReport:
+    """What ``tradewatch topics`` did (or, dry, would do), and what it found wrong."""
+
+    created: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one line each, naming the topic
+
+
+async def create_topics(config: Config, dry_run: bool = False) -> TopicsReport:
+    """Create the missing topics and check the existing ones against what tradewatch needs.
+
+    The broker answers a creation per topic: a refused one (a replication factor above the
+    number of brokers, say) is a problem, never "created". An existing topic with another
+    partition count, cleanup policy or retention is a problem too — a compacted posts topic
+    would silently drop posts, a deleting qualifications topic would forget licences.
+    """
+    report = TopicsReport()
     admin = await _admin(config)
     try:
         existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(
-                name=spec.name,
-                num_partitions=config.partitions,
-                replication_factor=config.replication,
-                topic_configs=spec.config(),
-            )
-            for spec in TOPIC_SPECS
-            if spec.name not in existing
-        ]
-        if missing:
-            await admin.create_topics(missing)
-        return [topic.name for topic in missing]
+        missing = [spec for spec in TOPIC_SPECS if spec.name not in existing]
+        present = [spec for spec in TOPIC_SPECS if spec.name in existing]
+        if missing and dry_run:
+            report.created = [spec.name for spec in missing]
+        elif missing:
+            response = await admin.create_topics([
+                NewTopic(name=spec.name, num_partitions=config.partitions,
+                         replication_factor=config.replication, topic_configs=spec.config())
+                for spec in missing
+            ])
+            for topic, code, *message in response.topic_errors:
+                if code == 0:
+                    report.created.append(topic)
+                else:
+                    detail = message[0] if message and message[0] else ""
+                    report.problems.append(f"{topic}: the broker refused to create it: "
+                                           f"{kafka_errors.for_code(code).__name__}{': ' + detail if detail else ''}")
+        if present:
+            report.problems += await _mismatches(admin, config, present)
     finally:
         await admin.close()
+    return report
+
+
+async def _mismatches(admin: AIOKafkaAdminClient, config: Config, specs: list) -> list[str]:
+    problems = []
+    described = {topic["topic"]: topic for topic in await admin.describe_topics([spec.name for spec in specs])}
+    responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in specs])
+    configs: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for _code, _message, _type, name, entries in response.resources:
+            configs[name] = {entry[0]: entry[1] for entry in entries}
+    for spec in specs:
+        partitions = len(described.get(spec.name, {}).get("partitions", []))
+        if partitions != config.partitions:
+            problems.append(f"{spec.name}: {partitions} partitions, TRADEWATCH_PARTITIONS={config.partitions}")
+        actual = configs.get(spec.name, {})
+        for key, wanted in spec.config().items():
+            if actual.get(key) != wanted:
+                problems.append(f"{spec.name}: {key}={actual.get(key)}, wanted {wanted}")
+    return problems
 
 
 async def missing_input_topics(config: Config) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from streams.config import SETTINGS, ConfigError, load_config
 from streams.core.policy import PolicyError, load_policy
 from streams.core.timefmt import TimeFormatError, parse_time
+from streams.security import KafkaConnectError
 from streams.signing import SigningConfigError, SigningKeys
 
 
@@ -27,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, PolicyError) as error:
         print(f"tradewatch: configuration error: {error}", file=sys.stderr)
         return 2
+    except KafkaConnectError as error:
+        print(f"tradewatch: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a missing file, a directory, no permission: the path, not a traceback
+        where = f": {error.filename}" if error.filename else ""
+        print(f"tradewatch: {error.strerror or error}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -42,8 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--policy", help="policy TOML (TRADEWATCH_POLICY)")
     worker.set_defaults(run=run_worker)
 
-    topics = commands.add_parser("topics", help="create every topic with its partitions and cleanup policy (idempotent)")
+    topics = commands.add_parser("topics", help="create the missing topics and check the existing ones "
+                                 "(partitions, cleanup policy, retention); non-zero exit naming each problem")
     _broker_flag(topics)
+    topics.add_argument("--dry-run", action="store_true", help="only say what would be created, and check")
     topics.set_defaults(run=run_topics)
 
     replay = commands.add_parser("replay", help="run the detector over recordings and print actions as JSONL")
@@ -51,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--policy", help="policy TOML (default: the shipped policy)")
     replay.add_argument("--until", help="advance every account clock to this RFC 3339 time at the end")
     replay.add_argument("--out", help="write actions here instead of stdout")
+    replay.add_argument("--strict", action="store_true",
+                        help="exit 1 if any line is invalid (without it: only if no line is valid)")
     replay.set_defaults(run=run_replay)
 
     simulate = commands.add_parser("simulate", help="write labelled synthetic traffic: a recording and labels")
@@ -120,6 +133,14 @@ def _time_arg(value: str | None, flag: str) -> float | None:
         raise ConfigError(f"{flag}={value!r} is not allowed: an RFC 3339 time with an offset") from None
 
 
+def _input_file(path: str, what: str) -> None:
+    """A missing path or a directory named as an input file: an OSError naming it (one line)."""
+    if not Path(path).exists():
+        raise FileNotFoundError(errno.ENOENT, f"no such {what} file", path)
+    if Path(path).is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"a directory, not a {what} file", path)
+
+
 def _reviewers() -> SigningKeys | None:
     """The reviewer keys whose signed appeals count (TRADEWATCH_REVIEWER_KEYS[_DIR]), as for a worker."""
     try:
@@ -142,9 +163,13 @@ def run_topics(args: argparse.Namespace) -> int:
     from streams.admin import create_topics
 
     config = load_config(TRADEWATCH_BROKER=args.broker)
-    created = asyncio.run(create_topics(config))
-    print(f"created {len(created)} topic(s): {', '.join(created) or '-'} (others existed)")
-    return 0
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its connection errors are reported here, once
+    report = asyncio.run(create_topics(config, dry_run=args.dry_run))
+    verb = "would create" if args.dry_run else "created"
+    print(f"{verb} {len(report.created)} topic(s): {', '.join(report.created) or '-'}")
+    for problem in report.problems:
+        print(f"tradewatch topics: {problem}", file=sys.stderr)
+    return 1 if report.problems else 0
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -152,19 +177,25 @@ def run_replay(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     until = _time_arg(args.until, "--until")
-    result = replay(read_recording(args.recordings), policy, until=until, reviewers=_reviewers())
-    for item in result.invalid:
-        print(f"invalid {item.where}: {item.reason}: {item.message}", file=sys.stderr)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as out:
-            write_actions(result.actions, out)
-    else:
-        write_actions(result.actions)
+    reviewers = _reviewers()
+    for path in args.recordings:  # a bad path fails now, not after the files before it
+        _input_file(path, "recording")
+    out = open(args.out, "w", encoding="utf-8") if args.out else None  # unwritable: fail before the work
+    try:
+        result = replay(read_recording(args.recordings), policy, until=until, reviewers=reviewers)
+        for item in result.invalid:
+            print(f"invalid {item.where}: {item.reason}: {item.message}", file=sys.stderr)
+        write_actions(result.actions, out) if out else write_actions(result.actions)
+    finally:
+        if out:
+            out.close()
     print(
         f"replay: {result.messages} messages, {result.valid} valid, {result.duplicates} duplicates, "
         f"{len(result.invalid)} invalid, {len(result.actions)} actions",
         file=sys.stderr,
     )
+    if result.invalid and (args.strict or not result.valid):
+        return 1  # nothing valid at all is never a successful replay; --strict: any invalid line
     return 0
 
 
@@ -190,8 +221,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         until = None
     else:
         until = _time_arg(args.until, "--until")
+    for path in [*args.recording, args.labels]:
+        _input_file(path, "input")
+    try:
+        labels = read_labels(args.labels)
+    except ValueError as error:
+        raise ConfigError(f"--labels: {error}") from None
     result = replay(read_recording(args.recording), policy, until=until, reviewers=_reviewers())
-    evaluation = evaluate(result, read_labels(args.labels))
+    evaluation = evaluate(result, labels)
     print(format_report(evaluation, result))
     return 0
 

@@ -52,8 +52,12 @@ def read_labels(path: str | Path) -> dict[str, dict[str, Any]]:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
-            row = orjson.loads(line)
-            if row.get("expected") not in LABEL_STRENGTH or not isinstance(row.get("account_id"), str):
+            try:
+                row = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise ValueError(f"{path}:{number}: not a JSON line") from None
+            if not isinstance(row, dict) or row.get("expected") not in LABEL_STRENGTH \
+                    or not isinstance(row.get("account_id"), str):
                 raise ValueError(f"{path}:{number}: a label needs account_id and expected in {sorted(LABEL_STRENGTH)}")
             labels[row["account_id"]] = row
     return labels
