@@ -8,9 +8,23 @@ partitions, signal codes, action kinds, modes, reasons).
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# the standard process_* (CPU, memory, open files), python_info and python_gc_* series that
+# every SRE dashboard and the node-level alerts expect next to the application's own
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
 
 EVENTS_CONSUMED = Counter(
     "tradewatch_events_consumed_total",
@@ -162,7 +176,11 @@ WORKER_READY = Gauge(
 def metrics_table() -> str:
     """The README's metrics table, generated from the registry so the two cannot drift."""
     rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
+    rows.append("| `process_*`, `python_info`, `python_gc_*` | - | - | The standard process, platform and "
+                "garbage-collector series of prometheus-client (memory, CPU, open files, interpreter). |")
     for family in sorted(REGISTRY.collect(), key=lambda f: f.name):
+        if not family.name.startswith("tradewatch_"):
+            continue
         collector = next(c for c in REGISTRY._collector_to_names if family.name in REGISTRY._collector_to_names[c])  # noqa: SLF001
         labels = ", ".join(getattr(collector, "_labelnames", ())) or ("version, mode" if family.type == "info" else "-")
         name = family.name + ("_total" if family.type == "counter" else "")

@@ -73,6 +73,16 @@ def test_prometheus_scrapes_the_worker_counters(kafka, tmp_path):
         assert list(up.values()) == [1.0]
         policy = query(prom_port, "tradewatch_policy_info")
         assert len(policy) == 1 and "version" in dict(next(iter(policy)))
+        # the standard collectors: memory and CPU of the process, the interpreter's version
+        assert query(prom_port, 'process_resident_memory_bytes{job="tradewatch"}')
+        assert query(prom_port, 'python_info{job="tradewatch"}')
+        # and the exposition itself passes Prometheus's own linter
+        status, body = worker.get("/metrics")
+        assert status == 200
+        promtool = shutil.which("promtool")
+        assert promtool, "Debian's 'prometheus' package is required (scripts/bootstrap --test installs it)"
+        checked = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+        assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
     finally:
         prometheus.terminate()
         prometheus.wait(30)
