@@ -38,6 +38,7 @@ SETTINGS = (
     Setting("TRADEWATCH_STORE", "memory://", "table store: memory:// (state rebuilt from the changelog on start) or rocksdb:// (needs rocksdict)"),
     Setting("TRADEWATCH_DATA_DIR", ".tradewatch-data", "directory for table state (RocksDB) and Faust's data"),
     Setting("TRADEWATCH_METRICS_ADDR", "127.0.0.1:9464", "host:port serving /metrics, /healthz and /readyz (loopback by default)"),
+    Setting("TRADEWATCH_ADMIN_TOKEN_FILE", "", "file holding the bearer token that POST /circuit-breaker/reset requires (a mounted Secret); empty = the reset is accepted from loopback only (kubectl port-forward)"),
     Setting("TRADEWATCH_POLICY", "", "path to a policy TOML file; empty = the shipped default"),
     Setting("TRADEWATCH_MODE", "", "override the policy's mode: enforce or shadow; empty = as the policy says"),
     Setting("TRADEWATCH_ALLOWED_LATENESS_SECONDS", "1", "how long after its event time an input may reach Kafka and still be decided in event-time order; the watermark of a caught-up input trails the wall clock by this (decisions wait this long)"),
@@ -83,6 +84,7 @@ class Config:
     security: KafkaSecurity = KafkaSecurity()
     signing: SigningKeys | None = None
     reviewers: SigningKeys | None = None  # whose signed appeals count
+    admin_token: str | None = None  # required by the breaker reset; None: loopback callers only
 
     @property
     def bootstrap_servers(self) -> str:
@@ -137,6 +139,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
             policy = policy.with_mode(mode)
     except PolicyError as exc:
         raise ConfigError(f"TRADEWATCH_POLICY: {exc}") from None
+    admin_token = _admin_token(values["TRADEWATCH_ADMIN_TOKEN_FILE"])
     try:
         security = KafkaSecurity.from_env(source)
         signing = SigningKeys.from_env(source)
@@ -168,7 +171,20 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         security=security,
         signing=signing,
         reviewers=reviewers,
+        admin_token=admin_token,
     )
+
+
+def _admin_token(path: str) -> str | None:
+    if not path:
+        return None
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigError(f"TRADEWATCH_ADMIN_TOKEN_FILE={path}: {error.strerror or error}") from None
+    if len(token) < 16:
+        raise ConfigError(f"TRADEWATCH_ADMIN_TOKEN_FILE={path}: the token must have at least 16 characters")
+    return token
 
 
 def _require(module: str, message: str) -> None:

@@ -6,6 +6,7 @@ Faust's own web server is disabled because it serves table contents (account sta
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -27,6 +28,23 @@ def is_ready(tw: "Tradewatch") -> bool:
     return bool(app.consumer and not app.rebalancing and recovery_done)
 
 
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def reset_refused(request: web.Request, token: str | None) -> tuple[int, str] | None:
+    """Why a breaker reset is refused (status, reason), or None. Reopening enforcement after
+    the breaker tripped is an operator's decision: with a token configured it takes the token,
+    without one only a caller on the worker's own host (``kubectl port-forward``) may."""
+    if token is not None:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return 401, "the breaker reset needs Authorization: Bearer <the token of TRADEWATCH_ADMIN_TOKEN_FILE>"
+        return None
+    if request.remote not in LOOPBACK:
+        return 403, "the breaker reset is accepted from loopback only (set TRADEWATCH_ADMIN_TOKEN_FILE to allow it remotely)"
+    return None
+
+
 def build_web_app(tw: "Tradewatch") -> web.Application:
     async def metrics_view(request: web.Request) -> web.Response:
         metrics.WORKER_READY.set(1 if is_ready(tw) else 0)
@@ -42,6 +60,9 @@ def build_web_app(tw: "Tradewatch") -> web.Application:
         return web.json_response({"ready": ready}, status=200 if ready else 503)
 
     async def reset_breaker(request: web.Request) -> web.Response:
+        refused = reset_refused(request, tw.config.admin_token)
+        if refused is not None:
+            return web.json_response({"error": refused[1]}, status=refused[0])
         tw.publisher.reset_breaker()
         return web.json_response({"circuit_breaker_open": False, "mode": tw.publisher.mode()})
 

@@ -12,6 +12,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from streams.intake import intake_group
+
 from .deploy_files import (
     ALL_TOPICS,
     APP_ID,
@@ -90,7 +92,7 @@ def test_core_resources_match_the_kubernetes_schema(doc: dict[str, Any]) -> None
 
 def test_only_known_custom_resources_are_used() -> None:
     custom = {(doc["apiVersion"], doc["kind"]) for doc in manifests()
-              if not doc["apiVersion"].startswith(("v1", "apps/", "policy/"))}
+              if not doc["apiVersion"].startswith(("v1", "apps/", "policy/", "networking.k8s.io/"))}
     assert custom <= CRD_KINDS
 
 
@@ -155,8 +157,46 @@ def test_probes_use_health_for_liveness_and_ready_for_readiness() -> None:
 
 def test_worker_has_resource_requests_and_a_memory_limit() -> None:
     resources = worker_container()["resources"]
-    assert {"cpu", "memory"} <= resources["requests"].keys()
-    assert "memory" in resources["limits"]
+    assert {"cpu", "memory", "ephemeral-storage"} <= resources["requests"].keys()
+    assert {"memory", "ephemeral-storage"} <= resources["limits"].keys()
+
+
+def quantity_bytes(value: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    return int(value[:-2]) * units[value[-2:]] if value[-2:] in units else int(value)
+
+
+def test_the_ephemeral_storage_limit_holds_every_empty_dir() -> None:
+    volumes = the("Deployment")["spec"]["template"]["spec"]["volumes"]
+    empty_dirs = sum(quantity_bytes(v["emptyDir"]["sizeLimit"]) for v in volumes if "emptyDir" in v)
+    assert quantity_bytes(worker_container()["resources"]["limits"]["ephemeral-storage"]) > empty_dirs
+
+
+def test_the_metrics_port_admits_prometheus_only_and_egress_is_kafka_and_dns() -> None:
+    policy = the("NetworkPolicy")["spec"]
+    worker_labels = the("Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= worker_labels.items()
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    [rule] = policy["ingress"]
+    assert [port["port"] for port in rule["ports"]] == ["metrics"]
+    assert all("prometheus" in str(peer["podSelector"]) for peer in rule["from"])
+    egress_ports = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
+    assert egress_ports == {9092, 53}
+
+
+def test_keys_and_the_admin_token_come_from_mounted_secrets() -> None:
+    spec = the("Deployment")["spec"]["template"]["spec"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v}
+    mounts = {m["name"]: m for m in worker_container()["volumeMounts"]}
+    assert set(secrets) == {"signing-keys", "reviewer-keys", "admin-token"}
+    for name in secrets:
+        assert mounts[name]["readOnly"] is True
+    settings = config()
+    assert settings["TRADEWATCH_SIGNING_KEYS_DIR"] == mounts["signing-keys"]["mountPath"]
+    assert settings["TRADEWATCH_REVIEWER_KEYS_DIR"] == mounts["reviewer-keys"]["mountPath"]
+    assert settings["TRADEWATCH_ADMIN_TOKEN_FILE"].startswith(mounts["admin-token"]["mountPath"] + "/")
+    for name in ("TRADEWATCH_SIGNING_KEYS", "TRADEWATCH_ADMIN_TOKEN"):
+        assert name not in settings  # never a secret in the ConfigMap
 
 
 @pytest.mark.parametrize("doc", manifests(), ids=resource_id)
@@ -199,12 +239,15 @@ def test_keda_scales_the_worker_deployment_up_to_the_partition_count() -> None:
     assert the("Deployment")["spec"]["replicas"] <= spec["maxReplicaCount"]
 
 
-def test_keda_watches_the_lag_of_the_tradewatch_consumer_group() -> None:
+def test_keda_watches_the_lag_of_the_groups_that_commit_each_topic() -> None:
     triggers = the("ScaledObject")["spec"]["triggers"]
     assert triggers and all(trigger["type"] == "kafka" for trigger in triggers)
     for trigger in triggers:
         metadata = trigger["metadata"]
-        assert metadata["consumerGroup"] == config()["TRADEWATCH_APP_ID"]
+        # intake commits the input topics in its own group; the deciding agent the internal one
+        app_id = config()["TRADEWATCH_APP_ID"]
+        group = app_id if metadata["topic"] == REKEYED_TOPIC else intake_group(app_id)
+        assert metadata["consumerGroup"] == group, metadata["topic"]
         assert metadata["bootstrapServers"] in config()["TRADEWATCH_BROKER"]
         assert int(metadata["lagThreshold"]) > 0
         assert metadata["topic"] in ALL_TOPICS
