@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
 from streams.intake import intake_group
 
@@ -86,7 +86,7 @@ async def topic_partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicP
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    metadata = await consumer._client.fetch_all_metadata()  # noqa: SLF001 - no public call for it
+    metadata = await consumer._client.fetch_all_metadata()
     return metadata.partitions_for_topic(topic) or set()
 
 
@@ -124,7 +124,7 @@ async def watch_drain(
     bootstrap: str,
     group: str,
     progress_topics: set[str],
-    done: "DoneCheck",
+    done: DoneCheck,
     timeout_s: float,
     check_alive: Callable[[], None] = lambda: None,
     processed: Callable[[], Awaitable[float]] | None = None,
@@ -175,7 +175,7 @@ class CommittedReaches(DoneCheck):
     def __init__(self, total: int) -> None:
         self.total = total
 
-    async def __call__(self, admin: AIOKafkaAdminClient, progress: int) -> bool:
+    async def __call__(self, admin: AIOKafkaAdminClient, progress: int) -> bool:  # noqa: ARG002 - the interface
         return progress >= self.total
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer

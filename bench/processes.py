@@ -7,7 +7,6 @@ period), never by name.
 from __future__ import annotations
 
 import asyncio
-
 import os
 import signal
 import socket
@@ -16,8 +15,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,7 +48,7 @@ class Child:
         self.env = env
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Child":
+    def start(self) -> Child:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

@@ -25,14 +25,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import kafkaio, traffic
 from bench.latency import LatencyResult, offer
-from bench.procmem import peak_rss_bytes, rss_bytes
 from bench.processes import Child, TradewatchWorker, create_topics, histogram_quantile, sum_samples, wait_until
+from bench.procmem import peak_rss_bytes, rss_bytes
 from streams import topics
 from streams.intake import intake_group
 from streams.localkafka import KAFKA_VERSION, LocalKafka
@@ -178,7 +178,7 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
         f"over {len(latency.latencies_s)} actions at {offered_eps:,.0f} events/s offered")
 
     results: dict[str, Any] = {
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "messages": n,
         "partitions": partitions,
         "aiokafka_raw_eps": round(raw_drain.eps, 1),

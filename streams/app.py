@@ -28,8 +28,8 @@ import gc
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 import faust
 from faust.serializers import codecs
@@ -43,10 +43,10 @@ from streams.core.events import Tick
 from streams.core.state import CASE_STATES, SubjectState
 from streams.decided import Unstored
 from streams.decode import DecodeError
-from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
-from streams.ordering import OffsetOrder, SkippedHeadWatch
 from streams.intake import Intake
 from streams.lanes import Lanes
+from streams.ordering import OffsetOrder, SkippedHeadWatch
+from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
 from streams.wire import decode_record, encode_event, subject_partition
 
 log = logging.getLogger("tradewatch")
@@ -226,7 +226,7 @@ def create_app(config: Config) -> Tradewatch:
                 start = await start_of(message.partition)
                 if message.generation_id != app.consumer_generation_id:
                     continue
-            admission = order.admit(message.partition, message.offset, event, time.monotonic(), lambda: start)
+            admission = order.admit(message.partition, message.offset, event, time.monotonic(), lambda start=start: start)
             if admission.held:
                 metrics.OUT_OF_ORDER.labels(message.topic).inc()
                 log.warning("out-of-order delivery on %s[%s]: offset %s held until the earlier ones arrive",
@@ -381,7 +381,7 @@ def create_app(config: Config) -> Tradewatch:
                 await mind_the_gaps()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - e.g. a seek while the consumer stops; try again later
+            except Exception:
                 log.exception("decide housekeeping failed; retrying")
 
     async def mind_the_gaps() -> None:

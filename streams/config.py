@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 from streams.core.policy import MODES, Policy, PolicyError, load_policy
 from streams.security import SECURITY_SETTINGS, KafkaSecurity, SecurityConfigError

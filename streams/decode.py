@@ -14,18 +14,18 @@ Optional input fields may be ``null``; that means the same as leaving them out.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from itertools import accumulate
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import fastjsonschema
 import orjson
 
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification, new_mini_program_event
 from streams.core.timefmt import parse_time
-
 from streams.topics import ACTIONS, APPEALS, INPUT_TOPICS, POSTS, QUALIFICATIONS
 from streams.topics import MINI_PROGRAM_EVENTS as MINIPROGRAM_EVENTS
 
@@ -93,7 +93,7 @@ def schema_dir() -> Path:
     return Path(__file__).resolve().parent / "schemas"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_schema_cached(name: str) -> dict:
     path = schema_dir() / f"{name}.schema.json"
     return orjson.loads(path.read_bytes())
@@ -121,7 +121,7 @@ def _is_existing_rfc3339_time(value: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Callable[[Any], Any]:
     """fastjsonschema's generated validator for a topic, compiled once per process.
 

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
@@ -68,8 +69,8 @@ class Intake:
     Kafka's consumer delivers each partition in offset order, compacted topics included.
     """
 
-    def __init__(self, config: "Config", send: "Send", dead_letter: "DeadLetter",
-                 subject_topic: str, subject_partitions: "Callable[[], int]") -> None:
+    def __init__(self, config: Config, send: Send, dead_letter: DeadLetter,
+                 subject_topic: str, subject_partitions: Callable[[], int]) -> None:
         self.config = config
         self.send = send
         self.dead_letter = dead_letter
@@ -115,7 +116,7 @@ class Intake:
         finally:
             await consumer.stop()
 
-    async def handle(self, batch: "Mapping[Any, list[Any]]") -> None:
+    async def handle(self, batch: Mapping[Any, list[Any]]) -> None:
         """One batch: validate, bundle with the marks, send and await, then commit."""
 
         consumer = self.consumer
@@ -180,7 +181,7 @@ class Intake:
         await self.dead_letter(record, dead_letter_headers(record, reason, detail))
         return False
 
-    async def _commit(self, offsets: "dict[Any, int]") -> None:
+    async def _commit(self, offsets: dict[Any, int]) -> None:
         from streams import metrics
 
         try:

@@ -26,9 +26,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Iterator
 
 KAFKA_VERSION = "4.1.1"
 SCALA_BINARY = "2.13"
@@ -594,7 +594,7 @@ class LocalKafka:
         where = self.bootstrap if self.port is not None else "-"
         return f"{state} {where}"
 
-    def __enter__(self) -> "LocalKafka":
+    def __enter__(self) -> LocalKafka:
         self.start()
         return self
 

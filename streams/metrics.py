@@ -9,14 +9,14 @@ partitions, signal codes, action kinds, modes, reasons).
 from __future__ import annotations
 
 from prometheus_client import (
-    GCCollector,
-    PlatformCollector,
-    ProcessCollector,
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
     Info,
+    PlatformCollector,
+    ProcessCollector,
 )
 
 REGISTRY = CollectorRegistry(auto_describe=True)

@@ -189,7 +189,7 @@ class ActionPublisher:
             try:
                 await self.app.producer.send_and_wait(topic, key, value, None, None, headers)
                 return
-            except Exception as error:  # noqa: BLE001 - classify every producer error
+            except Exception as error:
                 cause = error.__cause__ or error
                 if isinstance(cause, KafkaError) and not cause.retriable:
                     raise NonRetriableSendError(type(cause).__name__) from error

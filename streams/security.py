@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 import os
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN")
@@ -90,7 +91,7 @@ class KafkaSecurity:
         return self.protocol in ("SSL", "SASL_SSL")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "KafkaSecurity":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> KafkaSecurity:
         source = os.environ if env is None else env
 
         def get(name: str) -> str | None:
@@ -273,7 +274,7 @@ async def check_connection(security: KafkaSecurity, bootstrap_servers: str, time
                 f"TLS handshake with {where} failed ({error.reason or type(error).__name__}); "
                 f"is it a {security.protocol} listener?"
             ))
-        except (OSError, asyncio.TimeoutError, errors.KafkaError) as error:
+        except (TimeoutError, OSError, errors.KafkaError) as error:
             failures.append(KafkaConnectError(
                 f"cannot talk to Kafka at {where} with {ENV_PROTOCOL}={security.protocol} "
                 f"({type(error).__name__}: {_brief(error) if isinstance(error, OSError) else error}); "

@@ -47,8 +47,9 @@ import re
 import struct
 import sys
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import orjson
 
@@ -116,7 +117,7 @@ class SigningKey:
         self._public = public
 
     @classmethod
-    def hmac(cls, key_id: str, secret: bytes) -> "SigningKey":
+    def hmac(cls, key_id: str, secret: bytes) -> SigningKey:
         return cls(key_id, HMAC_SHA256, secret=bytes(secret))
 
     @property
@@ -192,7 +193,7 @@ class SigningKeys:
         raise TypeError("SigningKeys cannot be pickled")
 
     @classmethod
-    def reviewers_from_env(cls, env: Mapping[str, str] | None = None) -> "SigningKeys | None":
+    def reviewers_from_env(cls, env: Mapping[str, str] | None = None) -> SigningKeys | None:
         """The reviewer keys that may sign appeals (TRADEWATCH_REVIEWER_KEYS[_DIR], the same
         formats as the signing keys; verification only); None when none are configured."""
         source = os.environ if env is None else env
@@ -209,7 +210,7 @@ class SigningKeys:
         return cls(keys, None)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, require_active: bool = True) -> "SigningKeys | None":
+    def from_env(cls, env: Mapping[str, str] | None = None, *, require_active: bool = True) -> SigningKeys | None:
         """Keys from TRADEWATCH_SIGNING_*; None when none are configured (signing is off).
 
         ``require_active=False`` is for verifiers (``tradewatch verify``, downstream), which need

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import count
-from typing import Generic, Iterable, Mapping, TypeVar
+from typing import Generic, TypeVar
 
 NEVER = -math.inf
 Item = TypeVar("Item")

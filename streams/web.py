@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from streams.app import Tradewatch
 
 
-def is_ready(tw: "Tradewatch") -> bool:
+def is_ready(tw: Tradewatch) -> bool:
     """Partitions assigned and tables recovered: the worker can make decisions."""
     app = tw.app
     try:
@@ -45,16 +45,16 @@ def reset_refused(request: web.Request, token: str | None) -> tuple[int, str] | 
     return None
 
 
-def build_web_app(tw: "Tradewatch") -> web.Application:
-    async def metrics_view(request: web.Request) -> web.Response:
+def build_web_app(tw: Tradewatch) -> web.Application:
+    async def metrics_view(_request: web.Request) -> web.Response:
         metrics.WORKER_READY.set(1 if is_ready(tw) else 0)
         body = generate_latest(metrics.REGISTRY)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    async def healthz(request: web.Request) -> web.Response:
+    async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    async def readyz(request: web.Request) -> web.Response:
+    async def readyz(_request: web.Request) -> web.Response:
         ready = is_ready(tw)
         metrics.WORKER_READY.set(1 if ready else 0)
         return web.json_response({"ready": ready}, status=200 if ready else 503)
@@ -66,7 +66,7 @@ def build_web_app(tw: "Tradewatch") -> web.Application:
         tw.publisher.reset_breaker()
         return web.json_response({"circuit_breaker_open": False, "mode": tw.publisher.mode()})
 
-    async def breaker_status(request: web.Request) -> web.Response:
+    async def breaker_status(_request: web.Request) -> web.Response:
         breaker = tw.publisher.breaker
         return web.json_response({"circuit_breaker_open": breaker.open, "opened_at": breaker.opened_at, "mode": tw.publisher.mode()})
 
@@ -79,7 +79,7 @@ def build_web_app(tw: "Tradewatch") -> web.Application:
     return web_app
 
 
-async def start_web(tw: "Tradewatch") -> web.AppRunner:
+async def start_web(tw: Tradewatch) -> web.AppRunner:
     runner = web.AppRunner(build_web_app(tw), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, tw.config.metrics_host, tw.config.metrics_port)

@@ -18,8 +18,9 @@ gives the account, so the table's changelog partition matches the key.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import orjson
 from aiokafka.partitioner import murmur2

@@ -11,9 +11,8 @@ import mode.loop
 from aiokafka.errors import KafkaError
 
 from streams.admin import commit_internal_starts, ensure_internal_topics, missing_input_topics
-from streams.config import ConfigError
 from streams.app import create_app
-from streams.config import Config
+from streams.config import Config, ConfigError
 from streams.web import start_web
 
 
@@ -33,7 +32,7 @@ def run(config: Config) -> int:
         if not missing:
             asyncio.run(asyncio.wait_for(ensure_internal_topics(config), 60))
             asyncio.run(asyncio.wait_for(commit_internal_starts(config), 60))
-    except (OSError, asyncio.TimeoutError, KafkaError) as error:
+    except (TimeoutError, OSError, KafkaError) as error:
         raise ConfigError(f"TRADEWATCH_BROKER={config.broker}: cannot reach Kafka ({type(error).__name__}: {error})") from None
     if missing:
         raise ConfigError(f"topics missing on {config.broker}: {', '.join(missing)}; create them with `tradewatch topics`")

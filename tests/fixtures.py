@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from streams.core.events import Appeal, MiniProgramEvent, Post, Qualification
 from streams.core.stance import OFFER, PROMOTION, REPORT, SCHEME, Stance

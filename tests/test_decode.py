@@ -15,20 +15,20 @@ from hypothesis import strategies as st
 from streams.core.events import Appeal, MiniProgramEvent, Post, Qualification
 from streams.core.timefmt import parse_time
 from streams.decode import (
+    _MAX_REENCODED_GROWTH,
+    _MP_TYPES,
     DECODE_REASONS,
     INPUT_TOPICS,
     DecodeError,
     DecodeLimits,
-    _MAX_REENCODED_GROWTH,
-    certainly_within_limits,
-    _MP_TYPES,
     _plainly_valid_mini_program_event,
     _validator,
+    certainly_within_limits,
     decode_document,
-    load_schema,
-    schema_dir,
     decode_input,
+    load_schema,
     nesting_depth,
+    schema_dir,
     validate_action,
 )
 

@@ -44,8 +44,8 @@ def test_faust_commits_a_run_of_acknowledged_offsets_that_starts_past_undecided_
 
 
 def test_faust_forgets_committed_offsets_at_a_revoke_and_stamps_messages_with_their_generation():
-    from faust.transport.consumer import Consumer
     from faust.streams import Stream
+    from faust.transport.consumer import Consumer
 
     assert "self._committed_offset.pop(tp, None)" in inspect.getsource(Consumer.on_partitions_revoked)
     # the stream drops a message fetched in an earlier generation only when it takes it from its

@@ -14,7 +14,7 @@ TOKEN = "s3cret-token-0123456789"
 def request(remote: str, authorization: str | None = None):
     headers = {"Authorization": authorization} if authorization else {}
     made = make_mocked_request("POST", "/circuit-breaker/reset", headers=headers)
-    made._transport_peername = (remote, 40000)  # noqa: SLF001 - what aiohttp reads request.remote from
+    made._transport_peername = (remote, 40000)
     return made.clone(remote=remote)
 
 

@@ -40,8 +40,9 @@ Design choices (and why):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from streams.core.events import (
     LISTING_CREATED,
@@ -97,7 +98,7 @@ class BehaviourParams:
     max_users: int = 2000
 
     @classmethod
-    def from_mapping(cls, m: Mapping[str, Any]) -> "BehaviourParams":
+    def from_mapping(cls, m: Mapping[str, Any]) -> BehaviourParams:
         """Build from a policy table; an unknown key or a bad value names the key, so a typo
         in the policy file fails loudly instead of silently using a default."""
         allowed = {f.name: f for f in fields(cls)}
@@ -162,7 +163,7 @@ class BehaviourMemory:
         return out
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "BehaviourMemory":
+    def from_dict(cls, d: Mapping) -> BehaviourMemory:
         version = d.get("v", _MEMORY_FORMAT)
         if version != _MEMORY_FORMAT:
             raise ValueError(f"behaviour memory: unsupported format version {version!r}")

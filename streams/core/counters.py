@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import math
 from bisect import bisect_left, insort
+from collections.abc import Container, Iterable, Mapping
 from operator import itemgetter
-from typing import Any, Container, Iterable, Mapping
+from typing import Any
 
 BUCKET_S = 3600
 _EVENT_ID = itemgetter(1)  # of an evidence pair [event_time, event_id]
@@ -226,7 +227,7 @@ class SignalCounters:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SignalCounters":
+    def from_dict(cls, data: Mapping[str, Any]) -> SignalCounters:
         counters = cls()
         counters.buckets = {
             code: dict(sorted({int(b): int(n) for b, n in pairs}.items())) for code, pairs in data.get("b", {}).items()
@@ -284,7 +285,7 @@ class RecentEventIds:
         return [[fp, at] for fp, at in self.seen.items()]
 
     @classmethod
-    def from_list(cls, pairs: Iterable[Iterable[Any]]) -> "RecentEventIds":
+    def from_list(cls, pairs: Iterable[Iterable[Any]]) -> RecentEventIds:
         recent = cls()
         recent.seen = {int(fp): float(at) for fp, at in pairs}
         return recent

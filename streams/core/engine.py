@@ -18,8 +18,8 @@ from typing import Any
 
 from streams.core.actions import (
     CASE_CLOSED,
-    OFFICIAL_ACCOUNT,
     MINI_PROGRAM,
+    OFFICIAL_ACCOUNT,
     QUALIFICATION_REMINDER,
     REINSTATE,
     REVIEW,

@@ -8,8 +8,9 @@ and by ``tradewatch replay``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 # miniprogram.events.v1 "type" values (contract, docs/design.md)
 SALE_PRIMARY = "sale.primary"
@@ -165,7 +166,7 @@ def _slot_constructor(cls: type) -> Callable[..., Any]:
     scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     scope.update({f"_set_{name}": getattr(cls, name).__set__ for name in names})
     body = "".join(f"    _set_{name}(obj, {name})\n" for name in names)
-    exec(f"def new({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n", scope)  # noqa: S102
+    exec(f"def new({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n", scope)
     return scope["new"]
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from streams.core.behaviour import BEHAVIOUR_SIGNAL_CODES, BehaviourParams
 from streams.core.stance import OFFER_STANCE, SCHEME_STANCE
@@ -75,7 +76,7 @@ class Policy:
     def window_s(self) -> float:
         return self.window_hours * 3600.0
 
-    def with_mode(self, mode: str) -> "Policy":
+    def with_mode(self, mode: str) -> Policy:
         """The same policy with another mode (the TRADEWATCH_MODE override)."""
         if mode not in MODES:
             raise PolicyError(f"mode: {mode!r} is not allowed; use one of {', '.join(MODES)}")
@@ -197,7 +198,7 @@ def _check_behaviour(behaviour: Mapping[str, Any]) -> None:
         raise PolicyError(message if message.startswith("behaviour.") else f"behaviour: {message}") from None
 
 
-def _weights(table: "_Reader", codes: tuple[str, ...]) -> dict[str, Weight]:
+def _weights(table: _Reader, codes: tuple[str, ...]) -> dict[str, Weight]:
     weights: dict[str, Weight] = {}
     for code, value in table.raw.items():
         key = f"{table.prefix}{code}"
@@ -238,7 +239,7 @@ class _Reader:
             raise PolicyError(f"{self.prefix}{key}: missing")
         return self.raw[key]
 
-    def table(self, key: str) -> "_Reader":
+    def table(self, key: str) -> _Reader:
         value = self._get(key)
         if not isinstance(value, Mapping):
             raise PolicyError(f"{self.prefix}{key}: must be a table")

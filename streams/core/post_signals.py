@@ -22,8 +22,9 @@ offers or runs, never for trading it reports, explains, warns about, condemns or
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from streams.core.stance import OFFER_STANCE, SCHEME, SCHEME_STANCE, Stance
 

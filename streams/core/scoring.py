@@ -8,8 +8,9 @@ from the reasons printed on the action.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from streams.core.counters import SignalCounters
 from streams.core.policy import Policy, Weight

@@ -26,10 +26,11 @@ import functools
 import gzip
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import orjson
 
@@ -254,7 +255,7 @@ class Linear:
         }
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "Linear":
+    def from_mapping(cls, data: Mapping[str, Any]) -> Linear:
         return cls(tuple(data["classes"]), data["bias"], data["weights"])
 
 
@@ -278,15 +279,15 @@ class StanceModel:
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod
-    def from_file(cls, path: str | Path) -> "StanceModel":
+    def from_file(cls, path: str | Path) -> StanceModel:
         return _load_model(str(path))
 
     @classmethod
-    def default(cls) -> "StanceModel":
+    def default(cls) -> StanceModel:
         return _load_model(str(DEFAULT_MODEL_PATH))
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], source: str = "<memory>") -> "StanceModel":
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "<memory>") -> StanceModel:
         if not isinstance(data, Mapping) or data.get("format") != MODEL_FORMAT:
             raise StanceModelError(f"{source}: not a stance model (format {MODEL_FORMAT!r} expected)")
         try:

@@ -48,7 +48,7 @@ class Case:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Case":
+    def from_dict(cls, data: dict[str, Any]) -> Case:
         return cls(
             seq=data["seq"],
             case_id=data["case_id"],
@@ -119,7 +119,7 @@ class SubjectState:
         return orjson.dumps(data)
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "SubjectState":
+    def from_bytes(cls, raw: bytes) -> SubjectState:
         data = orjson.loads(raw)
         state = cls(account_id=data["a"], clock=data.get("c"))
         if "n" in data:

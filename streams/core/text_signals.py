@@ -52,9 +52,10 @@ import re
 import tomllib
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 TEXT_SIGNAL_CODES: tuple[str, ...] = (
     "trading_venue",
@@ -396,7 +397,7 @@ class TextMatcher:
         self._settings = settings
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> "TextMatcher":
+    def from_file(cls, path: str | os.PathLike[str]) -> TextMatcher:
         """Load a TOML vocabulary; a syntax error is reported as a VocabularyError.
 
         The same content compiles once per process (a matcher is immutable): every
@@ -406,12 +407,12 @@ class TextMatcher:
         return _compiled_vocabulary(cls, raw, str(path))
 
     @classmethod
-    def default(cls) -> "TextMatcher":
+    def default(cls) -> TextMatcher:
         """The vocabulary shipped with the package (loaded and compiled once per process)."""
         return _default_matcher()
 
     @classmethod
-    def from_mapping(cls, vocabulary: Mapping[str, Any]) -> "TextMatcher":
+    def from_mapping(cls, vocabulary: Mapping[str, Any]) -> TextMatcher:
         """Validate a parsed vocabulary and compile it; errors name the offending key."""
         if not isinstance(vocabulary, Mapping):
             raise VocabularyError("vocabulary: must be a table")
@@ -514,7 +515,7 @@ class TextMatcher:
         posts about other markets (see the module docstring for the rules)."""
         return self.analyse(title, text).hits
 
-    def analyse(self, title: str, text: str) -> "PostAnalysis":
+    def analyse(self, title: str, text: str) -> PostAnalysis:
         """The signals of a post, and whether it reads as reporting (the editorial voice).
 
         ``reporting`` is also set for news without any trading word: the engine counts such

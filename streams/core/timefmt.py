@@ -6,7 +6,7 @@ convert at the boundaries so no module has to think about time zones.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class TimeFormatError(ValueError):
@@ -30,7 +30,7 @@ def parse_time(value: str) -> float:
 
 def format_time(epoch_seconds: float) -> str:
     """Format epoch seconds as RFC 3339 in UTC, e.g. ``2022-03-28T02:00:00Z``."""
-    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    moment = datetime.fromtimestamp(epoch_seconds, tz=UTC)
     if moment.microsecond:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -14,8 +14,8 @@ of failure shows as a row, not as a number.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from streams.core.policy import FRAUD_CODES, Policy
 from streams.core.post_signals import effective_hits

@@ -13,17 +13,18 @@ import gzip
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, TextIO
 
 import orjson
 
+from streams.appeals import verified_appeal
 from streams.core.actions import stamp
 from streams.core.engine import Detector
-from streams.appeals import verified_appeal
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Tick
 from streams.core.policy import Policy
 from streams.core.state import SubjectState
@@ -36,10 +37,10 @@ from streams.decode import (
     decode_input,
     plain_mini_program_event,
 )
+from streams.intake import check_event_time
 from streams.signing import SigningKeys
 from streams.topics import APPEALS
 from streams.topics import MINI_PROGRAM_EVENTS as MINIPROGRAM_EVENTS
-from streams.intake import check_event_time
 
 
 @dataclass
@@ -181,7 +182,7 @@ def _replay(
     latest_allowed = now + max_future_skew_s  # check_event_time's test, run for the rare failure only
     account_names = result.account_names
     index = -1
-    for index, (where, raw) in enumerate(lines):
+    for index, (where, raw) in enumerate(lines):  # noqa: B007 - the count is read after the loop
         try:
             topic, event = decode_recording_line(raw, limits, reviewers)
             if type(event) is MiniProgramEvent:  # most events: plain attributes, not properties

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from streams.offline import sim_phrases
 from streams.offline.sim_market import DAY, HOUR, MINUTE, Feed, IdSource, arrivals, format_cst

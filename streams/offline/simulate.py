@@ -35,19 +35,20 @@ import math
 import os
 import random
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 import orjson
 
 from streams.core.timefmt import parse_time
 from streams.offline.sim_accounts import (
     ALLOWLISTED_ACCOUNT_IDS,
-    POSTS_TOPIC,
-    QUALIFICATIONS_TOPIC,
     ARCHETYPES,
     LEADING_PLATFORMS,
+    POSTS_TOPIC,
+    QUALIFICATIONS_TOPIC,
     Account,
     Archetype,
     display_name,

@@ -16,9 +16,9 @@ import gzip
 import math
 import random
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import orjson
 
@@ -92,7 +92,7 @@ def simulated_posts(per_kind: int = 20, seed: int = 7) -> list[LabelledPost]:
     posts = []
     for kind, (voice, label) in sorted(SIMULATED_VOICES.items()):
         seen: set[str] = set()
-        for attempt in range(per_kind * 10):
+        for _attempt in range(per_kind * 10):
             if len(seen) >= per_kind:
                 break
             ctx = {"platform": sim_phrases.platform_name(rng), "platform_en": rng.choice(sim_phrases.PLATFORM_EN)}

@@ -8,7 +8,7 @@ on it never fires. These tests are what catches that.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import pytest
 from prometheus_client.metrics import MetricWrapperBase

@@ -13,9 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -50,7 +51,7 @@ class WorkerProcess:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         env = self.environment()
         self.workdir.mkdir(parents=True, exist_ok=True)
         topics = subprocess.run([sys.executable, "-m", "streams.cli", "topics"], cwd=REPO, env=env,
@@ -192,7 +193,7 @@ async def _read_all(bootstrap: str, topic: str) -> list[Any]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        partitions = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+        partitions = await consumer._client.fetch_all_metadata()
         parts = partitions.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         if not tps:

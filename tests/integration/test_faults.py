@@ -22,8 +22,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.core.policy import load_policy
-from streams.offline.replay import replay
 from streams.intake import intake_group
+from streams.offline.replay import replay
 from streams.offline.simulate import simulate
 from tests.integration.harness import WorkerProcess, produce, read_actions, wait_for
 from tests.integration.records import LIVE_REVIEWER_ENV, live_traffic_on_every_partition
@@ -84,7 +84,7 @@ async def _lag(bootstrap: str, group: str, internal_end: dict | None) -> dict[st
     try:
         committed = {**await admin.list_consumer_group_offsets(intake_group(group)),
                      **await admin.list_consumer_group_offsets(group)}
-        metadata = await consumer._client.fetch_all_metadata()  # noqa: SLF001
+        metadata = await consumer._client.fetch_all_metadata()
         internal = f"{group}-subject-inputs"
         inputs = [TopicPartition(t, p) for t in INPUTS for p in (metadata.partitions_for_topic(t) or ())]
         ends = await consumer.end_offsets(inputs)
@@ -176,7 +176,7 @@ def test_kill_9_workers_mid_stream(kafka, tmp_path):
         for index, chunk in enumerate(chunks(records, 5)):
             produce(kafka.bootstrap, chunk)
             if index in (1, 3):  # kill -9 while the chunk is being processed, then replace it
-                wait_for(lambda: worker.metric("tradewatch_events_consumed_total", topic="miniprogram.events.v1") > 0, 60, "processing to start")
+                wait_for(lambda w=worker: w.metric("tradewatch_events_consumed_total", topic="miniprogram.events.v1") > 0, 60, "processing to start")
                 worker.kill()
                 worker = WorkerProcess(kafka.bootstrap, group, tmp_path / f"w{index}", extra_env=ENV).start()
                 worker.wait_ready()

@@ -7,8 +7,8 @@ import orjson
 import pytest
 
 from streams.core.policy import load_policy
-from streams.offline.replay import replay
 from streams.localkafka import LocalKafka
+from streams.offline.replay import replay
 from tests.hostile import SEVERAL_MB, corpus
 from tests.integration.harness import WorkerProcess, produce, read_actions, read_all, wait_for
 from tests.integration.records import resale_records
