@@ -44,6 +44,7 @@ from streams.core.state import CASE_STATES, SubjectState
 from streams.decided import Unstored
 from streams.decode import DecodeError
 from streams.intake import Intake
+from streams.lag import LagMeter
 from streams.lanes import Lanes
 from streams.ordering import OffsetOrder, SkippedHeadWatch
 from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
@@ -161,7 +162,7 @@ def create_app(config: Config) -> Tradewatch:
     deadlines = PendingDeadlines()
     lanes = Lanes()
     metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
-    lag_series: set[tuple[str, str]] = set()
+    internal_lag = LagMeter(metrics.CONSUMER_LAG, metrics.COMMIT_STALLED)
 
     subject_topic = subject_inputs.get_topic_name()
     order: OffsetOrder = OffsetOrder(max_wait_s=ORDER_MAX_WAIT_S)
@@ -421,7 +422,7 @@ def create_app(config: Config) -> Tradewatch:
     async def measure_lag() -> None:
         """Lag = log end offset - committed offset, for the partitions this worker owns now."""
         consumer = app.consumer
-        current: set[tuple[str, str]] = set()
+        now = time.monotonic()
         for tp in consumer.assignment():
             if tp.topic != subject_topic:
                 continue  # the input topics are intake's, measured there
@@ -432,13 +433,8 @@ def create_app(config: Config) -> Tradewatch:
             if highwater is None:
                 continue
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - no public accessor
-            labels = (tp.topic, str(tp.partition))
-            metrics.CONSUMER_LAG.labels(*labels).set(max(0, highwater - (committed or 0)))
-            current.add(labels)
-        for labels in lag_series - current:  # partitions revoked by a rebalance
-            metrics.CONSUMER_LAG.remove(*labels)
-        lag_series.clear()
-        lag_series.update(current)
+            internal_lag.observe(tp.topic, tp.partition, highwater, committed or 0, now)
+        internal_lag.end_round()  # partitions revoked by a rebalance
         intake.measure_lag()
 
     async def store_decided() -> None:

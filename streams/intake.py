@@ -23,6 +23,7 @@ from streams.appeals import verified_appeal
 from streams.core.events import Appeal, InputEvent
 from streams.core.timefmt import format_time
 from streams.decode import DecodeError, DecodeLimits, decode_input
+from streams.lag import LagMeter
 from streams.publisher import dead_letter_headers
 from streams.watermark import InputProgress
 from streams.wire import Bundler
@@ -78,7 +79,7 @@ class Intake:
         self.subject_partitions = subject_partitions
         self.limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
         self.progress = InputProgress(config.allowed_lateness_s, config.idle_partition_s)
-        self._lag_series: set[tuple[str, str]] = set()
+        self.lag = LagMeter(metrics.CONSUMER_LAG, metrics.COMMIT_STALLED)
         self._marks_sent_at = -math.inf
         self._positions: dict[Any, int] = {}  # per input partition: the position last seen
         self._committed: dict[Any, int] = {}
@@ -197,18 +198,14 @@ class Intake:
         consumer = self.consumer
         if consumer is None:
             return
-        current: set[tuple[str, str]] = set()
+        now = time.monotonic()
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             committed = self._committed.get(tp, self._positions.get(tp))
             if highwater is None or committed is None:
                 continue
-            labels = (tp.topic, str(tp.partition))
-            metrics.CONSUMER_LAG.labels(*labels).set(max(0, highwater - (committed or 0)))
-            current.add(labels)
-        for labels in self._lag_series - current:
-            metrics.CONSUMER_LAG.remove(*labels)
-        self._lag_series = current
+            self.lag.observe(tp.topic, tp.partition, highwater, committed or 0, now)
+        self.lag.end_round()
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -97,6 +97,12 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+COMMIT_STALLED = Gauge(
+    "tradewatch_commit_stalled_seconds",
+    "Seconds the committed offset of a partition this worker owns has not moved while the partition had lag (0: moving or caught up).",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
 LAST_EVENT_TIMESTAMP = Gauge(
     "tradewatch_last_event_timestamp_seconds",
     "Wall-clock UNIX time when the last message of a topic was consumed.",
