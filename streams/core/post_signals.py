@@ -30,16 +30,23 @@ from streams.core.stance import OFFER_STANCE, SCHEME, SCHEME_STANCE, Stance
 
 
 class _Hit(Protocol):
-    code: str
-    count: int
-    terms: tuple[str, ...]
+    @property
+    def code(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def terms(self) -> tuple[str, ...]: ...
 
 
 class _Analysis(Protocol):
-    hits: Sequence[_Hit]
-    account_context_hits: Sequence[_Hit]
-    collectible: bool
-    other_market: bool
+    @property
+    def hits(self) -> Sequence[_Hit]: ...
+    @property
+    def account_context_hits(self) -> Sequence[_Hit]: ...
+    @property
+    def collectible(self) -> bool: ...
+    @property
+    def other_market(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
