@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from streams.ordering import OffsetOrder, SkippedHeadWatch
 
 
@@ -122,3 +125,45 @@ def test_a_partition_is_started_once_per_assignment() -> None:
     assert order.started(3)
     order.reset()
     assert not order.started(3)
+
+
+@st.composite
+def deliveries(draw):
+    """A partition's offsets start..start+n-1 delivered in any order, with duplicates, some
+    lost (never delivered), across any number of assignments (a reset between them)."""
+    start = draw(st.integers(0, 1000))
+    n = draw(st.integers(1, 40))
+    offsets = list(range(start, start + n))
+    lost = draw(st.sets(st.sampled_from(offsets), max_size=n // 3))
+    delivered = [o for o in offsets if o not in lost]
+    if delivered:
+        delivered += draw(st.lists(st.sampled_from(delivered), max_size=10))  # redeliveries
+    order = draw(st.permutations(delivered))
+    resets = draw(st.sets(st.integers(0, max(0, len(order) - 1)), max_size=3))
+    return start, lost, order, resets
+
+
+@given(deliveries())
+@settings(max_examples=300, deadline=None)
+def test_what_is_decided_is_always_a_gapless_prefix_from_the_committed_start(case) -> None:
+    """The commit (Faust's first run of acknowledged offsets) can only follow what this order
+    releases: over any permutation, duplication or loss, the released offsets of an assignment
+    are start, start+1, ... with no gap and no repeat, and nothing past a lost offset."""
+    start, lost, delivered, resets = case
+    order = OffsetOrder(max_wait_s=1e9)  # never give up: a lost offset holds everything after it
+    committed = start
+    decided_this_assignment: list[int] = []
+    for index, offset in enumerate(delivered):
+        if index in resets:  # a rebalance: the next assignment starts at what was committed
+            order.reset()
+            decided_this_assignment = []
+        admission = order.admit(0, offset, offset, 0.0, lambda c=committed: c)
+        for ready in admission.ready:
+            expected = committed + len(decided_this_assignment) if not decided_this_assignment \
+                else decided_this_assignment[-1] + 1
+            assert ready == expected
+            decided_this_assignment.append(ready)
+        if decided_this_assignment:
+            committed = max(committed, decided_this_assignment[-1] + 1)
+    first_lost = min(lost) if lost else None
+    assert first_lost is None or committed <= first_lost
