@@ -295,3 +295,21 @@ def test_input_topics_and_changelog_share_the_partition_count() -> None:
     """A table's changelog needs its source topic's partition count (docs/design.md, Faust pitfalls)."""
     counts = {kafka_topics()[topic]["spec"]["partitions"] for topic in (*INPUT_TOPICS, REKEYED_TOPIC, CHANGELOG_TOPIC)}
     assert counts == {partitions()}
+
+
+def test_kube_score_finds_nothing_critical() -> None:
+    """kube-score (built by scripts/bootstrap --test with go install) over every manifest."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    binary = root / ".cache" / "go-bin" / "kube-score"
+    if not binary.exists():
+        if shutil.which("go"):
+            pytest.fail("kube-score is missing although Go is installed: run scripts/bootstrap --test")
+        pytest.skip("no Go toolchain to build kube-score; the structural tests above check the manifests")
+    files = sorted(str(path) for path in (root / "deploy" / "k8s").glob("*.yaml") if path.name != "kustomization.yaml")
+    done = subprocess.run([str(binary), "score", "--output-format", "ci", *files], capture_output=True, text=True,
+                          timeout=120)
+    critical = [line for line in done.stdout.splitlines() if line.startswith("[CRITICAL]")]
+    assert not critical, "\n".join(critical)
+    assert "[OK]" in done.stdout  # it did score the workers
