@@ -454,6 +454,7 @@ def create_app(config: Config) -> Tradewatch:
 
     @app.on_rebalance_complete.connect
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
+        metrics.REBALANCES.labels("decide").inc()
         _recount_open_cases(table)
         deadlines.rebuild(table.items(), subject_partitions())
         gc.freeze()  # what exists now (Faust, restored states) lives long: keep it out of collections

@@ -153,6 +153,8 @@ def _reviewers() -> SigningKeys | None:
 def run_worker(args: argparse.Namespace) -> int:
     from streams.worker import run
 
+    if not logging.getLogger().handlers:  # until Faust sets up its own logging
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
     config = load_config(
         TRADEWATCH_BROKER=args.broker, TRADEWATCH_METRICS_ADDR=args.metrics_addr, TRADEWATCH_POLICY=args.policy
     )

@@ -222,4 +222,5 @@ class _Rebalance(ConsumerRebalanceListener):
             intake._positions.pop(tp, None)  # noqa: SLF001
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        metrics.REBALANCES.labels("intake").inc()
         self.intake.progress.assign(((tp.topic, tp.partition) for tp in assigned), time.time())

@@ -172,6 +172,13 @@ INPUT_COMMIT_FAILURES = Counter(
     "reads those inputs again and duplicates are ignored.",
     registry=REGISTRY,
 )
+REBALANCES = Counter(
+    "tradewatch_rebalances_total",
+    "Partition assignments this worker received, by consumer group role: intake (the input "
+    "topics) or decide (the internal topic). Each one pauses deciding for a moment.",
+    ["group"],
+    registry=REGISTRY,
+)
 WORKER_READY = Gauge(
     "tradewatch_worker_ready",
     "1 once partitions are assigned and tables recovered.",

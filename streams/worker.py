@@ -27,6 +27,8 @@ def use_event_loop(config: Config) -> None:
 
 def run(config: Config) -> int:
     use_event_loop(config)
+    logging.getLogger("tradewatch").info("connecting to Kafka at %s (%s)", config.bootstrap_servers,
+                                         config.security.protocol)
     try:
         missing = asyncio.run(asyncio.wait_for(missing_input_topics(config), 60))
         if not missing:

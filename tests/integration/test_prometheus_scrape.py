@@ -76,6 +76,10 @@ def test_prometheus_scrapes_the_worker_counters(kafka, tmp_path):
         # the standard collectors: memory and CPU of the process, the interpreter's version
         assert query(prom_port, 'process_resident_memory_bytes{job="tradewatch"}')
         assert query(prom_port, 'python_info{job="tradewatch"}')
+        # both consumer groups of the worker were assigned partitions (once, unless the fresh
+        # broker's coordinator made a group join twice)
+        rebalances = query(prom_port, 'sum by (group) (tradewatch_rebalances_total{job="tradewatch"})')
+        assert set(rebalances) == {(("group", "decide"),), (("group", "intake"),)} and min(rebalances.values()) >= 1
         # and the exposition itself passes Prometheus's own linter
         status, body = worker.get("/metrics")
         assert status == 200
