@@ -151,13 +151,20 @@ def _reviewers() -> SigningKeys | None:
 
 # ---------------------------------------------------------------- commands
 def run_worker(args: argparse.Namespace) -> int:
+    import logging.config
+
+    from streams.logjson import logging_config
     from streams.worker import run
 
-    if not logging.getLogger().handlers:  # until Faust sets up its own logging
-        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
     config = load_config(
         TRADEWATCH_BROKER=args.broker, TRADEWATCH_METRICS_ADDR=args.metrics_addr, TRADEWATCH_POLICY=args.policy
     )
+    # until Faust sets up its own logging, in the same format
+    json_config = logging_config(config.log_level, config.log_format)
+    if json_config is not None:
+        logging.config.dictConfig(json_config)
+    elif not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
     return run(config)
 
 

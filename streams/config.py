@@ -39,6 +39,7 @@ SETTINGS = (
     Setting("TRADEWATCH_DATA_DIR", ".tradewatch-data", "directory for table state (RocksDB) and Faust's data"),
     Setting("TRADEWATCH_METRICS_ADDR", "127.0.0.1:9464", "host:port serving /metrics, /healthz and /readyz (loopback by default)"),
     Setting("TRADEWATCH_ADMIN_TOKEN_FILE", "", "file holding the bearer token that POST /circuit-breaker/reset requires (a mounted Secret); empty = the reset is accepted from loopback only (kubectl port-forward)"),
+    Setting("TRADEWATCH_LOG_FORMAT", "text", "text (Faust's lines) or json (one JSON object per line: time, level, logger, pid, message)"),
     Setting("TRADEWATCH_POLICY", "", "path to a policy TOML file; empty = the shipped default"),
     Setting("TRADEWATCH_MODE", "", "override the policy's mode: enforce or shadow; empty = as the policy says"),
     Setting("TRADEWATCH_ALLOWED_LATENESS_SECONDS", "1", "how long after its event time an input may reach Kafka and still be decided in event-time order; the watermark of a caught-up input trails the wall clock by this (decisions wait this long)"),
@@ -78,6 +79,7 @@ class Config:
     lag_interval_s: float
     session_timeout_s: float
     log_level: str
+    log_format: str
     event_loop: str
     batch_max: int
     batch_wait_s: float
@@ -125,6 +127,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
     batch_wait_ms = get("TRADEWATCH_BATCH_WAIT_MS", _float_between(0.1, 1000), "milliseconds 0.1..1000")
     lag_interval = get("TRADEWATCH_LAG_INTERVAL_SECONDS", _float_between(1, 3600), "seconds 1..3600")
     session_timeout = get("TRADEWATCH_SESSION_TIMEOUT_SECONDS", _float_between(6, 1800), "seconds 6..1800 (the broker's group.min.session.timeout.ms is 6 s by default)")
+    log_format = get("TRADEWATCH_LOG_FORMAT", _one_of("text", "json"), "text or json")
     log_level = get("TRADEWATCH_LOG_LEVEL", _one_of("debug", "info", "warning", "error"), "debug, info, warning or error")
     event_loop = get("TRADEWATCH_EVENT_LOOP", _one_of("uvloop", "asyncio"), "uvloop or asyncio")
     mode = get("TRADEWATCH_MODE", _one_of("", *MODES), "enforce, shadow or empty")
@@ -165,6 +168,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         lag_interval_s=lag_interval,
         session_timeout_s=session_timeout,
         log_level=log_level,
+        log_format=log_format,
         event_loop=event_loop,
         batch_max=batch_max,
         batch_wait_s=batch_wait_ms / 1000,

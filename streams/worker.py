@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 from streams.admin import commit_internal_starts, ensure_internal_topics, missing_input_topics
 from streams.app import create_app
 from streams.config import Config, ConfigError
+from streams.logjson import logging_config
 from streams.web import start_web
 
 
@@ -55,7 +56,8 @@ def run(config: Config) -> int:
     # collection walks all of them every few seconds under load (100-170 ms pauses measured,
     # the event-to-action latency tail); collect the young generation less often instead
     gc.set_threshold(50_000, 20, 100)
-    worker = faust.Worker(tw.app, loglevel=config.log_level.upper(), quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(tw.app, loglevel=config.log_level.upper(), quiet=True, redirect_stdouts=False,
+                          logging_config=logging_config(config.log_level, config.log_format))
     # Faust's terminal spinner sets the root logger to DEBUG at warning/error levels, making
     # every aiokafka debug call build a log record (7 % of the worker's time, bench/PROFILE.md)
     worker.spinner = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from streams.decode import validate_action
@@ -69,3 +70,19 @@ def test_invalid_message_goes_to_dead_letter_topic_and_worker_keeps_going(kafka,
         assert worker.process.poll() is None
     finally:
         worker.stop()
+
+
+def test_json_logs_are_one_object_per_line_from_the_first_line_on(kafka, tmp_path):
+    worker = WorkerProcess(kafka.bootstrap, "tw-json", tmp_path, extra_env={"TRADEWATCH_LOG_FORMAT": "json"}).start()
+    try:
+        worker.wait_ready()
+        produce(kafka.bootstrap, [post_record(ACCOUNT, "数字藏品二级市场已开放，寄售转售自由交易，地板价持续上涨！", at_offset_s=0)]
+                + resale_records(ACCOUNT, APP, count=30, start_offset_s=60))
+        wait_for(lambda: len(read_actions(kafka.bootstrap)) >= 1, 60, "a reminder")
+    finally:
+        worker.stop()
+    lines = [line for line in worker.log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    parsed = [orjson.loads(line) for line in lines]  # every line, Faust's and aiokafka's too
+    assert any(p["logger"] == "tradewatch" and p["message"].startswith("qualification_reminder") for p in parsed)
+    assert any("Worker ready" in p["message"] for p in parsed)
+    assert not any("地板价" in p["message"] for p in parsed)
