@@ -1,4 +1,6 @@
-"""``tradewatch`` command line: worker, topics, demo, replay, simulate, evaluate."""
+"""tradewatch: detect unlicensed secondary trading of digital collectibles and fraud on Kafka streams.
+
+Commands: worker, topics, replay, simulate, evaluate, evaluate-posts, train-stance, demo, verify."""
 
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tradewatch", description=__doc__)
+    parser = argparse.ArgumentParser(prog="tradewatch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"tradewatch {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -25,6 +25,7 @@ import orjson
 from streams import topics
 from streams.core.actions import STRENGTH
 from streams.core.timefmt import format_time, parse_time
+from streams.display import pad
 
 DEMO_ARCHETYPES = (
     "open_market",
@@ -127,7 +128,7 @@ def run_demo(seed: int = 11, speed: float = 400.0, broker: str | None = None) ->
                 names.setdefault(_subject_of(record), record["value"]["account_name"])
         print(f"\nplaying {len(records)} messages of {days:g} simulated days for {len(chosen)} accounts:")
         for account, label in chosen.items():
-            print(f"  {account}  {names.get(account, ''):24} {label['archetype']:20} expected: {label['expected']}")
+            print(f"  {account}  {pad(names.get(account, ''), 24)} {label['archetype']:20} expected: {label['expected']}")
         print()
         strongest = asyncio.run(_play_and_watch(broker, records, speed, names, f"http://127.0.0.1:{port}", color))
         print(f"\n{BOLD if color else ''}summary{RESET if color else ''}")
@@ -136,7 +137,7 @@ def run_demo(seed: int = 11, speed: float = 400.0, broker: str | None = None) ->
             got = STRONGEST[strongest.get(account, 0)]
             mark = "ok" if got == label["expected"] else "DIFFERS"
             ok &= got == label["expected"]
-            print(f"  {account}  {names.get(account, ''):24} {label['archetype']:20} expected {label['expected']:9} got {got:9} {mark}")
+            print(f"  {account}  {pad(names.get(account, ''), 24)} {label['archetype']:20} expected {label['expected']:9} got {got:9} {mark}")
         return 0 if ok else 1
     except KeyboardInterrupt:
         print("\ninterrupted; shutting down", flush=True)

@@ -3,6 +3,7 @@ on-call engineer what to do."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -121,3 +122,9 @@ def test_alerts_select_the_job_that_the_configs_scrape() -> None:
         assert "tradewatch" in jobs, config.name
     for rule in alert_rules():
         assert 'job="tradewatch"' in rule["expr"], f"{rule['alert']} does not select job=\"tradewatch\""
+
+
+def test_the_readme_alert_table_lists_exactly_the_alert_rules() -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    in_table = set(re.findall(r"^\| (Tradewatch\w+) \|", readme, flags=re.M))
+    assert in_table == {rule["alert"] for rule in alert_rules()}
