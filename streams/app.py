@@ -48,6 +48,7 @@ from streams.lag import LagMeter
 from streams.lanes import Lanes
 from streams.ordering import OffsetOrder, SkippedHeadWatch
 from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
+from streams.readoffsets import RewindableReadOffsets
 from streams.wire import decode_record, encode_event, subject_partition
 
 log = logging.getLogger("tradewatch")
@@ -168,6 +169,8 @@ def create_app(config: Config) -> Tradewatch:
     order: OffsetOrder = OffsetOrder(max_wait_s=ORDER_MAX_WAIT_S)
     head_watch = SkippedHeadWatch(max_wait_s=HEAD_MAX_WAIT_S)
     skip_offsets = _track_no_offset_gaps(app.consumer, subject_topic)
+    read_offsets = RewindableReadOffsets(app.consumer._read_offset)  # noqa: SLF001 - see streams/readoffsets.py
+    app.consumer._read_offset = read_offsets  # noqa: SLF001
 
     async def earliest(tp) -> int | None:
         found = await app.consumer.earliest_offsets(TP(tp.topic, tp.partition))
@@ -394,6 +397,7 @@ def create_app(config: Config) -> Tradewatch:
                     log.warning("offsets of %s[%s] from %s did not arrive within %.0fs; seeking back to re-fetch them",
                                 subject_topic, overdue.partition, overdue.expected, ORDER_MAX_WAIT_S)
                     await app.consumer.seek(tp, overdue.expected)
+                    read_offsets.rewind(tp, overdue.expected)
                     continue
                 log.error("offsets %s..%s of %s[%s] never arrived, even after seeking back; deciding the "
                           "later ones without them", overdue.expected, overdue.skipped_to - 1,
@@ -417,6 +421,7 @@ def create_app(config: Config) -> Tradewatch:
                             tp.topic, tp.partition, committed)
                 metrics.PARTITION_REFETCHES.labels(tp.topic).inc()
                 await consumer.seek(tp, committed)
+                read_offsets.rewind(tp, committed)
 
     @app.timer(config.lag_interval_s)
     async def measure_lag() -> None:

@@ -51,3 +51,17 @@ def test_faust_forgets_committed_offsets_at_a_revoke_and_stamps_messages_with_th
     # the stream drops a message fetched in an earlier generation only when it takes it from its
     # queue; one already handed to the agent is the agent's to drop (streams/app.py)
     assert "message.generation_id != self.app.consumer_generation_id" in inspect.getsource(Stream._py_aiter)
+
+
+def test_fausts_fetch_loop_reads_and_sets_the_read_offset_mapping_that_tradewatch_replaces():
+    """streams/readoffsets.py swaps ``Consumer._read_offset`` for a mapping that survives a
+    rewind: the fetch loop must still go through that mapping's item access, the seek to the
+    committed offsets through its ``update``."""
+    from faust.transport.consumer import Consumer
+
+    drain = inspect.getsource(Consumer._drain_messages)
+    assert "get_read_offset = self._read_offset.__getitem__" in drain
+    assert "set_read_offset = self._read_offset.__setitem__" in drain
+    assert "if r_offset is None or offset >= r_offset:" in drain
+    assert "read_offset.update(" in inspect.getsource(Consumer.perform_seek)
+    assert "self._read_offset[ensure_TP(partition)] = offset" in inspect.getsource(Consumer.seek)
