@@ -389,7 +389,9 @@ def create_app(config: Config) -> Tradewatch:
                 log.exception("decide housekeeping failed; retrying")
 
     async def mind_the_gaps() -> None:
-        """A gap that does not fill: seek back so Kafka delivers it again; if that fails, skip it."""
+        """A gap that does not fill: seek back so Kafka delivers it again. If they still do not
+        come, stop (exit 70): a restarted worker reads them from the committed offset. Only
+        offsets already deleted from the log (below its first offset) are given up."""
         async with decide_lock:
             for overdue in order.overdue(time.monotonic()):
                 tp = TP(subject_topic, overdue.partition)
@@ -399,8 +401,15 @@ def create_app(config: Config) -> Tradewatch:
                     await app.consumer.seek(tp, overdue.expected)
                     read_offsets.rewind(tp, overdue.expected)
                     continue
-                log.error("offsets %s..%s of %s[%s] never arrived, even after seeking back; deciding the "
-                          "later ones without them", overdue.expected, overdue.skipped_to - 1,
+                first = await earliest(tp)
+                if first is None or first < overdue.skipped_to:  # still in the log: fail-stop, never lose them
+                    log.critical("stopping: offsets %s..%s of %s[%s] are in the log but were not delivered, even "
+                                 "after seeking back; the restarted worker reads them from the committed offset",
+                                 overdue.expected, overdue.skipped_to - 1, subject_topic, overdue.partition)
+                    logging.shutdown()
+                    os._exit(70)
+                log.error("offsets %s..%s of %s[%s] were deleted from the log before they were decided "
+                          "(retention); deciding the later ones without them", overdue.expected, overdue.skipped_to - 1,
                           subject_topic, overdue.partition)
                 metrics.SKIPPED_OFFSETS.labels(subject_topic).inc(overdue.skipped_to - overdue.expected)
                 await skip_offsets(tp, overdue.expected, overdue.skipped_to - 1)

@@ -130,8 +130,8 @@ PARTITION_REFETCHES = Counter(
 )
 SKIPPED_OFFSETS = Counter(
     "tradewatch_skipped_offsets_total",
-    "Internal offsets that never arrived, even after seeking back, and were given up "
-    "(their inputs are lost; should stay 0).",
+    "Internal offsets deleted from the log (retention) before they were decided, given up "
+    "(their inputs are lost; should stay 0). Offsets still in the log that do not arrive stop the worker instead.",
     ["topic"],
     registry=REGISTRY,
 )

@@ -9,9 +9,10 @@ wrong moment could lose the skipped ones. So the deciding agent admits messages 
 one ahead of it is held, unacknowledged, until the gap fills; one behind it was already
 decided in this assignment and is only acknowledged. A gap that does not fill within
 ``max_wait_s`` is reported so the shell can seek the partition back and have it re-fetched; if
-the same offsets are still missing after that (deleted by retention, say), they are given up:
-the held messages are decided and the skipped range is reported, loudly. Pure bookkeeping; no
-Faust import.
+the same offsets are still missing after that, the range is reported again: the shell stops
+the worker if they are still in the log (a restart reads them from the committed offset) and
+gives them up only when retention deleted them, deciding the held messages. Pure bookkeeping;
+no Faust import.
 """
 
 from __future__ import annotations
