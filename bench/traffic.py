@@ -58,14 +58,16 @@ def probe_account(index: int) -> str:
 def probe_events(count: int, now: float | None = None, run_tag: str = "") -> list[ProbeEvent]:
     """``count`` secondary sales over fresh accounts, interleaved so many cases are open at once.
 
-    Accounts are taken in waves of 64; within a wave the sales go round-robin, so each
+    Accounts are taken in waves of up to 64; within a wave the sales go round-robin, so each
     account's reminder is triggered by one message in the middle of the traffic. The
     (account, event time) pair of every message is unique, which is what an action's
     ``account_id`` and ``event_time`` are matched against.
     """
     now = time.time() if now is None else now
     base = int(now) - 3 * 3600
-    wave = 64
+    # a short phase offers few probes: waves small enough that every account gets all its
+    # sales (64 accounts x 6 sales needs 384 probes before the first reminder is due)
+    wave = max(1, min(64, count // SALES_PER_PROBE_ACCOUNT))
     events: list[ProbeEvent] = []
     account_index = 0
     while len(events) < count:
