@@ -1,6 +1,7 @@
 """Split the hand-written corpus into a development part and a sealed part (one third).
 
     python corpus/seal.py STAGING_DIR
+    python corpus/seal.py --add-posts FILE...    (a later round of posts, appended by the same rule)
 
 STAGING_DIR holds what the corpus writers produced: ``posts/*.jsonl`` (labelled posts) and
 ``timelines/*.recording.jsonl`` with ``timelines/*.labels.jsonl`` (labelled account
@@ -64,5 +65,29 @@ def main(staging: Path) -> None:
         print(*key, n)
 
 
+def add_posts(paths: list[Path]) -> None:
+    """Append a later round of posts to both parts, split by the same hash; an id already in
+    the corpus is refused, so nothing moves between the parts."""
+    files = {part: HERE / f"posts.{part}.jsonl" for part in ("dev", "sealed")}
+    known = {row["id"] for path in files.values() for row in rows([path])}
+    counts: Counter[tuple[str, str]] = Counter()
+    added: dict[str, list[str]] = {"dev": [], "sealed": []}
+    for row in rows(paths):
+        if row["id"] in known:
+            sys.exit(f"seal: post {row['id']} is already in the corpus")
+        known.add(row["id"])
+        part = "sealed" if sealed(row["id"]) else "dev"
+        added[part].append(dump(row))
+        counts[(part, row["label"])] += 1
+    for part, lines in added.items():
+        with files[part].open("a", encoding="utf-8") as handle:
+            handle.writelines(line + "\n" for line in lines)
+    for key, n in sorted(counts.items()):
+        print(*key, n)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if sys.argv[1:2] == ["--add-posts"]:
+        add_posts([Path(arg) for arg in sys.argv[2:]])
+    else:
+        main(Path(sys.argv[1]))
