@@ -100,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("posts", nargs="+", help="labelled posts JSONL (id, voice, label, title, text)")
     train.add_argument("--out", required=True, help="model JSON to write (the shipped one: streams/data/stance_model.json)")
     train.add_argument("--version", required=True, help="model version, recorded in the file")
-    train.add_argument("--simulated-per-kind", type=int, default=20,
-                       help="also train on this many posts of each kind the simulator writes (0: none)")
+    train.add_argument("--simulated-per-kind", type=int, default=None,
+                       help="also train on this many posts of each kind the simulator writes (0: none; default 40)")
     train.set_defaults(run=run_train_stance)
 
     demo = commands.add_parser("demo", help="the whole system on a local Kafka with simulated traffic")
@@ -256,12 +256,12 @@ def run_evaluate_posts(args: argparse.Namespace) -> int:
 
 
 def run_train_stance(args: argparse.Namespace) -> int:
-    from streams.offline.train_stance import read_posts, simulated_posts, train, write_model
+    from streams.offline.train_stance import SIMULATED_PER_KIND, read_posts, simulated_posts, train, write_model
 
     if any("sealed" in Path(path).name for path in args.posts):
         raise ConfigError("train-stance: the sealed part of the corpus is for measuring only, never for training")
     posts = [post for path in args.posts for post in read_posts(path)]
-    posts += simulated_posts(args.simulated_per_kind)
+    posts += simulated_posts(SIMULATED_PER_KIND if args.simulated_per_kind is None else args.simulated_per_kind)
     model = train(posts, version=args.version)
     write_model(model, args.out)
     print(f"train-stance: {len(posts)} posts -> {args.out} ({model.feature_count} weights)")

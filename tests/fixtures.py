@@ -104,8 +104,9 @@ class FakeAnalysis:
 class CodesInTextMatcher:
     """A stand-in text matcher for policy tests: ``"codes:fraud_promise,trading_venue"`` hits
     those codes, ``"uncontextual codes:..."`` carries them without collectible context (they
-    count only for a known collectibles platform) and ``"reporting"`` reads as news. It keeps state-machine tests independent of
-    vocabulary tuning.
+    count only for a known collectibles platform), ``"other market codes:..."`` names another
+    market beside collectibles and ``"reporting"`` reads as news. It keeps state-machine tests
+    independent of vocabulary tuning.
     """
 
     def analyse(self, title: str, text: str) -> FakeAnalysis:
@@ -114,6 +115,9 @@ class CodesInTextMatcher:
         if text.startswith("uncontextual codes:"):  # an offer that names no product
             codes = text[len("uncontextual codes:"):].split(",")
             return FakeAnalysis([], False, collectible=False, account_context_hits=tuple(FakeHit(c) for c in codes))
+        if text.startswith("other market codes:"):  # "... 同城面交" beside the collectible
+            codes = text[len("other market codes:"):].split(",")
+            return FakeAnalysis([], False, other_market=True, account_context_hits=tuple(FakeHit(c) for c in codes))
         if not text.startswith("codes:"):
             return FakeAnalysis([], False)
         return FakeAnalysis([FakeHit(code) for code in text[len("codes:"):].split(",") if code], False)
@@ -132,7 +136,7 @@ class CodesInTextStance:
     first-hand promotion."""
 
     def classify(self, title: str, text: str) -> Stance:
-        text = text.removeprefix("uncontextual ")
+        text = text.removeprefix("uncontextual ").removeprefix("other market ")
         if text.startswith("codes:") and text != "codes:primary_promotion":
             kind = SCHEME if any(code in text for code in FRAUD_TEXT_CODES) else OFFER
             return Stance(kind, 1.0, 1.0, 1.0 if kind == SCHEME else 0.0, text, ("codes",))

@@ -186,15 +186,17 @@ class Detector:
         min_offer = self.policy.stance_min_offer
         if not counts_as_offer(stance, min_offer):
             return  # discussion, promotion, other markets: nothing it says counts against it
-        platform = ((not analysis.collectible or bool(analysis.account_context_hits))
+        platform = ((not analysis.collectible or analysis.other_market or bool(analysis.account_context_hits))
                     and self._collectibles_platform(state))
         hits = effective_hits(analysis, stance, min_offer, platform)
         if hits:
             self._count_offer(state, post.event_id, at, [hit.code for hit in hits], stance.explain(), outcome)
-        elif not analysis.other_market and not analysis.collectible:
-            # an offer that names no product ("our market moved to xx.cn"), from an account not
-            # yet known to run a collectibles platform: held, it counts once the account shows
-            # itself to be one within the window (its mini program's first events, its posts)
+        elif not platform and (analysis.other_market or not analysis.collectible):
+            # an offer that names no product ("our market moved to xx.cn") or names another
+            # market too, from an account not yet known to run a collectibles platform: held,
+            # it counts once the account shows itself to be one within the window (its mini
+            # program's first events, its posts); a shop whose posts are mostly about other
+            # markets never becomes one
             codes = [hit.code for hit in effective_hits(analysis, stance, min_offer, True)]
             held = state.pending_offers
             held.append([post.event_id, at, codes, stance.explain()])

@@ -11,10 +11,10 @@ offers or runs, never for trading it reports, explains, warns about, condemns or
 - An offer contributes ``offer_stance`` (a scheme: ``scheme_stance``) — the stance is a signal
   of its own, so an offer in words no vocabulary lists still counts — plus every vocabulary
   cue that survived the context rules (the detail a reviewer reads: venue, crypto, contact).
-- What is offered must be a digital collectible: the post names collectibles, or the account
-  is already known to run a collectibles platform (its posts and mini programs show it); a
-  post that also names another market counts only where the vocabulary places a trading cue
-  nearer to collectibles than to that market. A second-hand phone, a coin or a concert
+- What is offered must be a digital collectible: the account is already known to run a
+  collectibles platform (its posts and mini programs show it), or the post names
+  collectibles; a post from anyone else that also names another market counts only where the
+  vocabulary places a trading cue nearer to collectibles than to that market. A second-hand phone, a coin or a concert
   ticket offered in the first person is an offer, and none of tradewatch's business.
 - Vocabulary cues that lack collectible context in the post itself count only for an account
   already known to run a collectibles platform.
@@ -64,13 +64,17 @@ def counts_as_offer(stance: Stance, min_offer: float) -> bool:
 
 
 def about_collectibles(analysis: _Analysis, collectibles_platform: bool) -> bool:
-    """What is offered is a digital collectible: the post names collectibles, or it comes
-    from a known collectibles platform. When it also names another market (a coin, a
-    ticket, a share), the vocabulary's nearest-object rule decides: some trading or fraud cue
-    must lie nearer to collectible context than to the other market."""
+    """What is offered is a digital collectible: it comes from a known collectibles platform
+    (an account judged over all its posts and mini programs to be mostly about collectibles:
+    its offers are its business, whatever else a post mentions — a fund, a game, delivery),
+    or the post names collectibles. When a post from anyone else also names another market
+    (a coin, a ticket, a share), the vocabulary's nearest-object rule decides: some trading
+    or fraud cue must lie nearer to collectible context than to the other market."""
+    if collectibles_platform:
+        return True
     if analysis.other_market:
         return bool(analysis.hits)
-    return analysis.collectible or collectibles_platform
+    return analysis.collectible
 
 
 def effective_hits(analysis: _Analysis, stance: Stance, min_offer: float,

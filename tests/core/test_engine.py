@@ -152,6 +152,18 @@ def test_an_offer_naming_no_product_counts_once_the_account_shows_it_runs_a_coll
     assert all(note["explanation"] for note in stance["stance"])
 
 
+def test_an_offer_that_also_names_another_market_counts_once_the_account_shows_it_runs_collectibles(policy):
+    detector = make_detector(policy)
+    offers = [post("other market codes:trading_venue,off_platform_trade", at=T0 + i * HOUR) for i in range(2)]
+    state, actions = run(detector, offers)
+    assert actions == []  # a shop's first-person sale, for all anyone knows yet
+    drops = [mp_event("sale.primary", user=f"u{i}", at=T0 + 3 * HOUR + i * 60, item_id=f"p{i}") for i in range(3)]
+    _, actions = run(detector, drops, state)
+    assert kinds(actions) == [("qualification_reminder", "official_account")]
+    stance = next(r for r in actions[0]["reasons"] if r["code"] == "offer_stance")
+    assert stance["evidence"] == [offer.event_id for offer in offers]
+
+
 def test_an_offer_naming_no_product_from_an_account_that_never_shows_one_never_counts(policy):
     detector = make_detector(policy)
     offers = [post("uncontextual codes:trading_venue,off_platform_trade", at=T0 + i * HOUR) for i in range(6)]

@@ -61,7 +61,7 @@ def test_mode_override():
 
 
 def test_a_stance_gate_below_one_half_is_refused_naming_the_key(tmp_path):
-    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8").replace("min_offer_probability = 0.5", "min_offer_probability = 0.4")
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8").replace("min_offer_probability = 0.6", "min_offer_probability = 0.4")
     for name in ("vocabulary.toml", "stance_model.json.gz"):
         text = text.replace(f'"{name}"', f'"{DEFAULT_POLICY_PATH.parent / name}"')
     path = tmp_path / "policy.toml"

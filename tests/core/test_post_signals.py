@@ -45,3 +45,20 @@ def test_cues_without_collectible_context_count_only_for_a_known_collectibles_pl
     unknown = effective_hits(VOCABULARY_SAYS_TRADING, stance(OFFER), 0.5, False)
     platform = effective_hits(VOCABULARY_SAYS_TRADING, stance(OFFER), 0.5, True)
     assert {h.code for h in platform} - {h.code for h in unknown} == {"price_speculation"}
+
+
+OFFER_NAMING_ANOTHER_MARKET = FakeAnalysis([], False, collectible=True, other_market=True)
+
+
+def test_a_known_collectibles_platforms_offer_counts_although_it_names_another_market():
+    # "出《鹿鸣》，支持同城面交或快递": the account runs collectibles, so delivery words do not
+    # turn its offer into a second-hand sale
+    hits = effective_hits(OFFER_NAMING_ANOTHER_MARKET, stance(OFFER), 0.5, True)
+    assert [h.code for h in hits] == ["offer_stance"]
+
+
+def test_anyone_elses_offer_naming_another_market_needs_a_cue_nearer_collectibles():
+    # a phone shop's first-person sale that mentions NFT avatars in passing
+    assert effective_hits(OFFER_NAMING_ANOTHER_MARKET, stance(OFFER), 0.5, False) == []
+    nearer = FakeAnalysis([FakeHit("trading_venue")], False, collectible=True, other_market=True)
+    assert [h.code for h in effective_hits(nearer, stance(OFFER), 0.5, False)] == ["offer_stance", "trading_venue"]

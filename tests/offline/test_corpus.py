@@ -58,7 +58,7 @@ def test_every_post_an_action_cites_is_named_as_an_offer_with_its_stance(judged)
 
 @pytest.mark.slow
 def test_the_shipped_model_is_what_training_on_the_development_part_builds():
-    posts = read_posts(CORPUS / "posts.dev.jsonl") + simulated_posts(20)
+    posts = read_posts(CORPUS / "posts.dev.jsonl") + simulated_posts()
     shipped = orjson.loads(gzip.decompress(DEFAULT_MODEL_PATH.read_bytes()))
     model = train(posts, version=shipped["version"])
     assert orjson.loads(orjson.dumps(model.to_mapping())) == shipped
