@@ -128,3 +128,19 @@ def test_the_readme_alert_table_lists_exactly_the_alert_rules() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     in_table = set(re.findall(r"^\| (Tradewatch\w+) \|", readme, flags=re.M))
     assert in_table == {rule["alert"] for rule in alert_rules()}
+
+
+@pytest.mark.parametrize("rule", alert_rules(), ids=lambda rule: rule["alert"])
+def test_every_alert_links_its_section_of_the_runbook(rule: dict) -> None:
+    from tests.deploy.runbook import anchor, runbook_url
+
+    assert rule["annotations"].get("runbook_url") == f"{runbook_url()}#{anchor(rule['alert'])}"
+
+
+def test_the_runbook_is_rendered_from_the_alert_rules() -> None:
+    from tests.deploy.runbook import RUNBOOK, anchor, render
+
+    text = RUNBOOK.read_text(encoding="utf-8")
+    assert text == render(), "docs/runbook.md is stale: python -m tests.deploy.runbook"
+    headings = {anchor(h) for h in re.findall(r"^## (\S+)$", text, re.M)}
+    assert headings == {anchor(rule["alert"]) for rule in alert_rules()}
