@@ -48,6 +48,7 @@ SETTINGS = (
     Setting("TRADEWATCH_MAX_FUTURE_SKEW_SECONDS", "600", "inputs timed further than this ahead of the wall clock are rejected (they would move clocks)"),
     Setting("TRADEWATCH_MAX_MESSAGE_BYTES", "1048576", "larger input messages go to the dead-letter topic unparsed"),
     Setting("TRADEWATCH_MAX_JSON_DEPTH", "32", "deeper JSON nesting goes to the dead-letter topic unparsed"),
+    Setting("TRADEWATCH_CONNECT_TIMEOUT_SECONDS", "120", "how long a starting worker keeps trying to reach Kafka and find its topics (each try at most 10 s, then waits 1, 2, 4 … up to 30 s) before it exits with one line saying why"),
     Setting("TRADEWATCH_SESSION_TIMEOUT_SECONDS", "30", "a worker silent this long (e.g. killed) loses its partitions to the others"),
     Setting("TRADEWATCH_BATCH_MAX", "1000", "inputs re-keyed together in one batch (one bundle per internal partition); 1 = no batching"),
     Setting("TRADEWATCH_BATCH_WAIT_MS", "20", "longest an input waits for its batch to fill; adds at most this to event-to-action latency"),
@@ -78,6 +79,7 @@ class Config:
     max_json_depth: int
     lag_interval_s: float
     session_timeout_s: float
+    connect_timeout_s: float  # a starting worker retries reaching Kafka for this long
     log_level: str
     log_format: str
     event_loop: str
@@ -126,6 +128,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
     batch_max = get("TRADEWATCH_BATCH_MAX", _int_between(1, 100_000), "an integer 1..100000")
     batch_wait_ms = get("TRADEWATCH_BATCH_WAIT_MS", _float_between(0.1, 1000), "milliseconds 0.1..1000")
     lag_interval = get("TRADEWATCH_LAG_INTERVAL_SECONDS", _float_between(1, 3600), "seconds 1..3600")
+    connect_timeout = get("TRADEWATCH_CONNECT_TIMEOUT_SECONDS", _float_between(0, 86400), "seconds 0..86400")
     session_timeout = get("TRADEWATCH_SESSION_TIMEOUT_SECONDS", _float_between(6, 1800), "seconds 6..1800 (the broker's group.min.session.timeout.ms is 6 s by default)")
     log_format = get("TRADEWATCH_LOG_FORMAT", _one_of("text", "json"), "text or json")
     log_level = get("TRADEWATCH_LOG_LEVEL", _one_of("debug", "info", "warning", "error"), "debug, info, warning or error")
@@ -167,6 +170,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         max_json_depth=max_depth,
         lag_interval_s=lag_interval,
         session_timeout_s=session_timeout,
+        connect_timeout_s=connect_timeout,
         log_level=log_level,
         log_format=log_format,
         event_loop=event_loop,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
+import time
+from collections.abc import Callable
 
 import faust
 import mode.loop
@@ -26,19 +29,48 @@ def use_event_loop(config: Config) -> None:
         mode.loop.use("uvloop")
 
 
+ATTEMPT_TIMEOUT_S = 10.0  # a broker that accepts connections but never answers fails a try
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # waits between tries; the last one repeats
+
+
+def prepare_broker(config: Config, *, sleep: Callable[[float], None] = time.sleep,
+                   clock: Callable[[], float] = time.monotonic) -> None:
+    """Reach Kafka, check the topics, create the internal ones and commit their starts —
+    trying again with backoff for ``TRADEWATCH_CONNECT_TIMEOUT_SECONDS`` (a broker still
+    starting, a topic job still running), then failing with one line that says why."""
+    log = logging.getLogger("tradewatch")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its connection errors are reported here
+    deadline = clock() + config.connect_timeout_s
+    for attempt in itertools.count(1):
+        log.info("connecting to Kafka at %s (%s), try %d", config.bootstrap_servers, config.security.protocol, attempt)
+        try:
+            problem = asyncio.run(asyncio.wait_for(_prepare(config), min(ATTEMPT_TIMEOUT_S, max(deadline - clock(), 1.0))))
+        except (TimeoutError, OSError, KafkaError) as error:
+            problem = f"TRADEWATCH_BROKER={config.broker}: cannot reach Kafka ({type(error).__name__}: {error or 'no answer'})"
+        if problem is None:
+            logging.getLogger("aiokafka").setLevel(logging.NOTSET)
+            return
+        wait = BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1]
+        if clock() + wait > deadline:
+            raise ConfigError(f"{problem}; gave up after {attempt} tries (TRADEWATCH_CONNECT_TIMEOUT_SECONDS={config.connect_timeout_s:g})")
+        log.warning("%s; trying again in %.0f s", problem, wait)
+        sleep(wait)
+    raise AssertionError("unreachable")
+
+
+async def _prepare(config: Config) -> str | None:
+    """One try: None when the worker can start, else what stops it."""
+    missing = await missing_input_topics(config)
+    if missing:
+        return f"topics missing on {config.broker}: {', '.join(missing)}; create them with `tradewatch topics`"
+    await ensure_internal_topics(config)
+    await commit_internal_starts(config)
+    return None
+
+
 def run(config: Config) -> int:
     use_event_loop(config)
-    logging.getLogger("tradewatch").info("connecting to Kafka at %s (%s)", config.bootstrap_servers,
-                                         config.security.protocol)
-    try:
-        missing = asyncio.run(asyncio.wait_for(missing_input_topics(config), 60))
-        if not missing:
-            asyncio.run(asyncio.wait_for(ensure_internal_topics(config), 60))
-            asyncio.run(asyncio.wait_for(commit_internal_starts(config), 60))
-    except (TimeoutError, OSError, KafkaError) as error:
-        raise ConfigError(f"TRADEWATCH_BROKER={config.broker}: cannot reach Kafka ({type(error).__name__}: {error})") from None
-    if missing:
-        raise ConfigError(f"topics missing on {config.broker}: {', '.join(missing)}; create them with `tradewatch topics`")
+    prepare_broker(config)
     if config.signing is None:
         logging.getLogger("tradewatch").warning(
             "enforcement actions are NOT signed: set TRADEWATCH_SIGNING_KEYS and TRADEWATCH_SIGNING_KEY_ID"
