@@ -1,9 +1,9 @@
-"""Creating and checking tradewatch's topics (``tradewatch topics``), and the internal topic's committed starts."""
+"""Creating and checking tradewatch's topics (``tradewatch topics``), and the consumer groups' committed offsets."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,34 +128,50 @@ async def _admin(config: Config) -> AIOKafkaAdminClient:
     return admin
 
 
-class CommittedStarts:
-    """Where deciding an internal partition resumes in a new assignment: the group's committed
-    offset as the broker holds it (the log's first offset if nothing was ever committed).
+class CommittedOffsets:
+    """A consumer group's committed offsets as the broker holds them.
 
-    Faust (0.15) forgets its committed offsets at a revoke and learns them again only after
-    it has delivered messages of the new assignment from wherever its fetcher stood, and it
-    commits the first run of acknowledged offsets even when that run starts past offsets never
+    *Where deciding an internal partition resumes* in a new assignment (:meth:`start`): the
+    committed offset, or the log's first offset if nothing was ever committed. Faust (0.15)
+    forgets its committed offsets at a revoke and learns them again only after it has
+    delivered messages of the new assignment from wherever its fetcher stood, and it commits
+    the first run of acknowledged offsets even when that run starts past offsets never
     decided. Taken from the broker, the start makes :class:`~streams.ordering.OffsetOrder`
     hold whatever is delivered ahead of it until the missing offsets are fetched again.
+
+    *How far each owned partition is done* (:meth:`of_many`), for lag and commit stalls:
+    Faust updates its own view even after a commit failed, the broker's view does not lie.
     """
 
     def __init__(self, config: Config, group: str,
-                 earliest: Callable[[TopicPartition], Awaitable[int | None]]) -> None:
+                 earliest: Callable[[TopicPartition], Awaitable[int | None]] | None = None) -> None:
         self.config = config
         self.group = group
         self.earliest = earliest
         self._client: AIOKafkaAdminClient | None = None
 
-    async def of(self, topic: str, partition: int) -> int:
-        tp = TopicPartition(topic, partition)
+    async def _admin(self) -> AIOKafkaAdminClient:
         if self._client is None:
             self._client = await _admin(self.config)
-        client = self._client
+        return self._client
+
+    async def start(self, topic: str, partition: int) -> int:
+        tp = TopicPartition(topic, partition)
+        client = await self._admin()
         offsets = await _retrying(lambda: client.list_consumer_group_offsets(self.group, partitions=[tp]), attempts=5)
         found = offsets.get(tp)
         if found is not None and found.offset >= 0:
             return found.offset
-        return await self.earliest(tp) or 0
+        return (await self.earliest(tp) if self.earliest is not None else None) or 0
+
+    async def of_many(self, tps: Iterable[Any]) -> dict[tuple[str, int], int]:
+        """The committed offset of each partition that has one, keyed by (topic, partition)."""
+        wanted = [TopicPartition(tp.topic, tp.partition) for tp in tps]
+        if not wanted:
+            return {}
+        client = await self._admin()
+        offsets = await client.list_consumer_group_offsets(self.group, partitions=wanted)
+        return {(tp.topic, tp.partition): found.offset for tp, found in offsets.items() if found.offset >= 0}
 
     async def close(self) -> None:
         if self._client is not None:

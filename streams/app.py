@@ -36,14 +36,15 @@ from faust.serializers import codecs
 from faust.types import TP
 
 from streams import logfilter, metrics, topics
-from streams.admin import CommittedStarts
+from streams.admin import CommittedOffsets
+from streams.commits import CommitMeter, meter_faust_commits
 from streams.config import Config
 from streams.core.engine import Detector
 from streams.core.events import Tick
 from streams.core.state import CASE_STATES, SubjectState
 from streams.decided import Unstored
 from streams.decode import DecodeError
-from streams.intake import Intake
+from streams.intake import Intake, intake_group
 from streams.lag import LagMeter
 from streams.lanes import Lanes
 from streams.ordering import OffsetOrder, SkippedHeadWatch
@@ -54,6 +55,7 @@ from streams.wire import decode_record, encode_event, subject_partition
 log = logging.getLogger("tradewatch")
 logfilter.install(log)  # ids in log lines come from producers: a newline must not forge a line
 START_LOOKUP_TIMEOUT_S = 10.0  # asking the broker for a partition's committed offset
+LAG_LOOKUP_TIMEOUT_S = 5.0  # asking the broker for the committed offsets lag is measured against
 ORDER_MAX_WAIT_S = 2.0  # a reordering after a rebalance resolves in milliseconds; then re-fetch
 HEAD_CHECK_INTERVAL_S = 2.0
 HEAD_MAX_WAIT_S = 10.0  # a commit stuck this long behind an undelivered offset: re-fetch it
@@ -176,7 +178,9 @@ def create_app(config: Config) -> Tradewatch:
         found = await app.consumer.earliest_offsets(TP(tp.topic, tp.partition))
         return next(iter(found.values()), None)
 
-    starts = CommittedStarts(config, config.app_id, earliest)
+    starts = CommittedOffsets(config, config.app_id, earliest)
+    intake_offsets = CommittedOffsets(config, intake_group(config.app_id))
+    meter_faust_commits(app.consumer, CommitMeter("decide"))
 
     def subject_partitions() -> int:
         return app.consumer.topic_partitions(subject_topic) or config.partitions
@@ -252,10 +256,10 @@ def create_app(config: Config) -> Tradewatch:
                     last_decided[0] = time.monotonic()
 
     async def start_of(partition: int) -> int:
-        """The committed offset of an internal partition, from the broker (streams.admin.CommittedStarts)."""
+        """The committed offset of an internal partition, from the broker (streams.admin.CommittedOffsets)."""
         while True:
             try:
-                return await asyncio.wait_for(starts.of(subject_topic, partition), START_LOOKUP_TIMEOUT_S)
+                return await asyncio.wait_for(starts.start(subject_topic, partition), START_LOOKUP_TIMEOUT_S)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - the broker or the coordinator is away: ask again
@@ -432,24 +436,35 @@ def create_app(config: Config) -> Tradewatch:
                 await consumer.seek(tp, committed)
                 read_offsets.rewind(tp, committed)
 
+    async def broker_committed(offsets: CommittedOffsets, tps: list) -> dict[tuple[str, int], int] | None:
+        """The group's committed offsets from the broker; None (skip this round) if it does not answer."""
+        try:
+            return await asyncio.wait_for(offsets.of_many(tps), LAG_LOOKUP_TIMEOUT_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - lag is measured again next round
+            log.debug("cannot read %s's committed offsets (%s)", offsets.group, type(error).__name__)
+            return None
+
     @app.timer(config.lag_interval_s)
     async def measure_lag() -> None:
-        """Lag = log end offset - committed offset, for the partitions this worker owns now."""
+        """Lag = log end offset - the group's committed offset as the broker holds it (Faust's
+        own view moves even when a commit failed), for the partitions this worker owns now."""
         consumer = app.consumer
-        now = time.monotonic()
-        for tp in consumer.assignment():
-            if tp.topic != subject_topic:
-                continue  # the input topics are intake's, measured there
-            try:
-                highwater = consumer.highwater(tp)
-            except Exception:  # noqa: BLE001 - not known before the first fetch
-                continue
-            if highwater is None:
-                continue
-            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - no public accessor
-            internal_lag.observe(tp.topic, tp.partition, highwater, committed or 0, now)
-        internal_lag.end_round()  # partitions revoked by a rebalance
-        intake.measure_lag()
+        owned = [tp for tp in consumer.assignment() if tp.topic == subject_topic]
+        committed = await broker_committed(starts, owned)
+        if committed is not None:
+            now = time.monotonic()
+            for tp in owned:
+                try:
+                    highwater = consumer.highwater(tp)
+                except Exception:  # noqa: BLE001 - not known before the first fetch
+                    continue
+                done = committed.get((tp.topic, tp.partition))
+                if highwater is not None and done is not None:
+                    internal_lag.observe(tp.topic, tp.partition, highwater, done, now)
+            internal_lag.end_round()  # partitions revoked by a rebalance
+        intake.measure_lag(await broker_committed(intake_offsets, intake.owned()))
 
     async def store_decided() -> None:
         async with decide_lock:

@@ -20,6 +20,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from streams import metrics, topics
 from streams.appeals import verified_appeal
+from streams.commits import CommitMeter
 from streams.core.events import Appeal, InputEvent
 from streams.core.timefmt import format_time
 from streams.decode import DecodeError, DecodeLimits, decode_input
@@ -80,6 +81,7 @@ class Intake:
         self.limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
         self.progress = InputProgress(config.allowed_lateness_s, config.idle_partition_s)
         self.lag = LagMeter(metrics.CONSUMER_LAG, metrics.COMMIT_STALLED)
+        self.commits = CommitMeter("intake")
         self._marks_sent_at = -math.inf
         self._positions: dict[Any, int] = {}  # per input partition: the position last seen
         self._committed: dict[Any, int] = {}
@@ -183,28 +185,32 @@ class Intake:
         return False
 
     async def _commit(self, offsets: dict[Any, int]) -> None:
-        from streams import metrics
-
         try:
-            await self.consumer.commit(offsets)
+            await self.commits.measure(self.consumer.commit(offsets))
             self._committed.update(offsets)
         except (CommitFailedError, IllegalStateError, KafkaError) as error:
-            metrics.INPUT_COMMIT_FAILURES.inc()
             log.warning("intake: commit of input offsets refused (%s); the partitions' new owner reads "
                         "them again", type(error).__name__)
 
-    def measure_lag(self) -> None:
-        """Lag of the input partitions this intake reads: log end minus its position."""
+    def owned(self) -> list[Any]:
+        """The input partitions this intake reads now."""
+        return [] if self.consumer is None else list(self.consumer.assignment())
+
+    def measure_lag(self, committed: Mapping[tuple[str, int], int] | None = None) -> None:
+        """Lag of the input partitions this intake reads: log end minus the group's committed
+        offset as the broker holds it (``committed``), or else as this intake last committed."""
         consumer = self.consumer
         if consumer is None:
             return
         now = time.monotonic()
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
-            committed = self._committed.get(tp, self._positions.get(tp))
-            if highwater is None or committed is None:
+            done = committed.get((tp.topic, tp.partition)) if committed is not None else None
+            if done is None:
+                done = self._committed.get(tp, self._positions.get(tp))
+            if highwater is None or done is None:
                 continue
-            self.lag.observe(tp.topic, tp.partition, highwater, committed or 0, now)
+            self.lag.observe(tp.topic, tp.partition, highwater, done, now)
         self.lag.end_round()
 
 

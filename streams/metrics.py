@@ -166,10 +166,20 @@ LATE_EVENTS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
-INPUT_COMMIT_FAILURES = Counter(
-    "tradewatch_input_commit_failures_total",
-    "Commits of input offsets Kafka refused (a rebalance took the partition); the new owner "
-    "reads those inputs again and duplicates are ignored.",
+COMMIT_SECONDS = Histogram(
+    "tradewatch_commit_seconds",
+    "Time to commit a consumer group's offsets to Kafka, by consumer group role: intake (the "
+    "input topics) or decide (the internal topic).",
+    ["group"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+COMMIT_FAILURES = Counter(
+    "tradewatch_commit_failures_total",
+    "Commits of offsets Kafka refused or that failed, by consumer group role (intake or decide): "
+    "after a rebalance took the partition its new owner reads those messages again and "
+    "duplicates are ignored; a commit that keeps failing shows as a commit stall.",
+    ["group"],
     registry=REGISTRY,
 )
 REBALANCES = Counter(

@@ -23,7 +23,7 @@ def test_the_pinned_faust_version():
 
 
 def test_faust_commits_a_run_of_acknowledged_offsets_that_starts_past_undecided_ones():
-    """Why the decide agent takes each partition's start from the broker (streams.admin.CommittedStarts).
+    """Why the decide agent takes each partition's start from the broker (streams.admin.CommittedOffsets).
 
     Faust checks the head of the acknowledged run only against a truthy committed offset: for a
     partition never committed (or forgotten at a revoke, see below) it commits past 0..11 when
@@ -65,3 +65,12 @@ def test_fausts_fetch_loop_reads_and_sets_the_read_offset_mapping_that_tradewatc
     assert "if r_offset is None or offset >= r_offset:" in drain
     assert "read_offset.update(" in inspect.getsource(Consumer.perform_seek)
     assert "self._read_offset[ensure_TP(partition)] = offset" in inspect.getsource(Consumer.seek)
+
+
+def test_every_faust_commit_goes_through_the_consumer_method_tradewatch_times():
+    """streams/commits.py wraps ``_commit`` of Faust's consumer: its commit path must still
+    await that method and trust its boolean answer."""
+    from faust.transport.consumer import Consumer, ThreadDelegateConsumer
+
+    assert "did_commit = await self._commit(committable_offsets)" in inspect.getsource(Consumer._commit_offsets)
+    assert inspect.iscoroutinefunction(ThreadDelegateConsumer._commit)

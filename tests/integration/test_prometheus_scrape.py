@@ -80,6 +80,26 @@ def test_prometheus_scrapes_the_worker_counters(kafka, tmp_path):
         # broker's coordinator made a group join twice)
         rebalances = query(prom_port, 'sum by (group) (tradewatch_rebalances_total{job="tradewatch"})')
         assert set(rebalances) == {(("group", "decide"),), (("group", "intake"),)} and min(rebalances.values()) >= 1
+        # both groups commit (timed), and lag is measured against the offsets the broker holds:
+        # everything produced was read and committed, so every owned partition shows 0
+        def committed() -> dict[tuple, float]:
+            commits = query(prom_port, 'sum by (group) (tradewatch_commit_seconds_count{job="tradewatch"})')
+            return commits if len(commits) == 2 and min(commits.values()) >= 1 else {}
+
+        commits = wait_for(committed, 60, "a timed commit of each consumer group")
+        assert set(commits) == {(("group", "decide"),), (("group", "intake"),)}
+        assert query(prom_port, 'sum(tradewatch_commit_failures_total{job="tradewatch"})') == {(): 0.0}
+
+        def caught_up() -> dict[str, float]:
+            lag = query(prom_port, 'sum by (topic) (tradewatch_consumer_lag_messages{job="tradewatch"})')
+            by_topic = {dict(labels)["topic"]: value for labels, value in lag.items()}
+            return by_topic if {"posts.v1", "tw-prom-subject-inputs"} <= set(by_topic) and not by_topic["posts.v1"] else {}
+
+        # the inputs were all read and committed; the internal topic gets watermark records
+        # all the time, so its lag is what arrived since the last commit, which keeps moving
+        wait_for(caught_up, 60, "input lag 0 from the broker's committed offsets, and the internal topic's")
+        stalled = query(prom_port, 'max(tradewatch_commit_stalled_seconds{job="tradewatch"})')
+        assert list(stalled.values())[0] < 10
         # and the exposition itself passes Prometheus's own linter
         status, body = worker.get("/metrics")
         assert status == 200
