@@ -30,10 +30,11 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 from faust.serializers import codecs
-from faust.types import TP
+from faust.types import TP, TableT
 
 from streams import logfilter, metrics, topics
 from streams.admin import CommittedOffsets
@@ -102,7 +103,7 @@ class Tradewatch:
     config: Config
     detector: Detector
     publisher: ActionPublisher
-    table: faust.Table
+    table: TableT
     intake: Intake | None = None
 
 
@@ -148,7 +149,7 @@ class WatermarkApp(faust.App):
 def create_app(config: Config) -> Tradewatch:
     policy = config.policy
     app = WatermarkApp(config.app_id, **faust_settings(config))
-    raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     subject_inputs = app.topic(
         f"{config.app_id}-{topics.SUBJECT_INPUTS}", internal=True, partitions=config.partitions, **raw
     )
@@ -171,8 +172,9 @@ def create_app(config: Config) -> Tradewatch:
     order: OffsetOrder = OffsetOrder(max_wait_s=ORDER_MAX_WAIT_S)
     head_watch = SkippedHeadWatch(max_wait_s=HEAD_MAX_WAIT_S)
     skip_offsets = _track_no_offset_gaps(app.consumer, subject_topic)
-    read_offsets = RewindableReadOffsets(app.consumer._read_offset)  # noqa: SLF001 - see streams/readoffsets.py
-    app.consumer._read_offset = read_offsets  # noqa: SLF001
+    faust_consumer: Any = app.consumer  # its private state, characterised in tests/test_faust_characterisation.py
+    read_offsets = RewindableReadOffsets(faust_consumer._read_offset)  # noqa: SLF001 - see streams/readoffsets.py
+    faust_consumer._read_offset = read_offsets  # noqa: SLF001
 
     async def earliest(tp) -> int | None:
         found = await app.consumer.earliest_offsets(TP(tp.topic, tp.partition))
@@ -234,7 +236,7 @@ def create_app(config: Config) -> Tradewatch:
                 start = await start_of(message.partition)
                 if message.generation_id != app.consumer_generation_id:
                     continue
-            admission = order.admit(message.partition, message.offset, event, time.monotonic(), lambda start=start: start)
+            admission = order.admit(message.partition, message.offset, event, time.monotonic(), _constant(start))
             if admission.held:
                 metrics.OUT_OF_ORDER.labels(message.topic).inc()
                 log.warning("out-of-order delivery on %s[%s]: offset %s held until the earlier ones arrive",
@@ -424,7 +426,7 @@ def create_app(config: Config) -> Tradewatch:
     @app.timer(HEAD_CHECK_INTERVAL_S)
     async def refetch_skipped_heads() -> None:
         """Seek back a partition whose commit is stuck behind a message Faust never delivered."""
-        consumer = app.consumer
+        consumer = faust_consumer
         now = time.monotonic()
         for tp in consumer.assignment():
             acked = consumer._acked.get(tp)  # noqa: SLF001 - Faust keeps no public view of it
@@ -472,7 +474,7 @@ def create_app(config: Config) -> Tradewatch:
 
     app.before_revoke = store_decided
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # faust's signal stub wants a signal= keyword
     async def on_partitions_revoked(sender, revoked, **kwargs) -> None:  # noqa: ARG001
         """Forget the assignment: what was not acknowledged is delivered again from the committed offsets."""
         async with decide_lock:
@@ -481,7 +483,7 @@ def create_app(config: Config) -> Tradewatch:
             unstored.clear(time.monotonic())
         head_watch.reset()
 
-    @app.on_rebalance_complete.connect
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]  # as above
     async def on_rebalance_complete(sender, **kwargs) -> None:  # noqa: ARG001
         metrics.REBALANCES.labels("decide").inc()
         _recount_open_cases(table)
@@ -577,7 +579,11 @@ def _track_case_change(before: str | None, state: SubjectState) -> None:
             metrics.OPEN_CASES.labels(after).inc()
 
 
-def _recount_open_cases(table: faust.Table) -> None:
+def _constant(value: int | None) -> Callable[[], int | None]:
+    return lambda: value
+
+
+def _recount_open_cases(table: TableT) -> None:
     counts = dict.fromkeys(CASE_STATES, 0)
     for state in table.values():
         current = _case_state(state)

@@ -122,7 +122,7 @@ def run_demo(seed: int = 11, speed: float = 400.0, broker: str | None = None) ->
         simulation = simulate(seed=seed, accounts=60, days=days, start=time.time() - (days + 0.5) * 86400)
         chosen = pick_accounts(simulation.labels)
         records = [r for r in simulation.records if _subject_of(r) in chosen]
-        names = {}
+        names: dict[str, str] = {}
         for record in records:
             if record["topic"] == topics.POSTS and record["value"].get("account_name"):
                 names.setdefault(_subject_of(record), record["value"]["account_name"])

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsKeysAndGetItem
 
 
 class RewindableReadOffsets(defaultdict):
@@ -40,7 +43,9 @@ class RewindableReadOffsets(defaultdict):
             del self._rewinding[tp]  # the re-fetch has begun
         dict.__setitem__(self, tp, offset)
 
-    def update(self, other: Mapping[Any, int | None] | Iterable[tuple[Any, int | None]] = (), **kw: Any) -> None:
+    def update(
+        self, other: SupportsKeysAndGetItem[Any, int | None] | Iterable[tuple[Any, int | None]] = (), /, **kw: int | None
+    ) -> None:
         """Faust's seek to the committed offsets after a rebalance: each one a rewind."""
         for tp, offset in dict(other, **kw).items():
             if offset is None:

@@ -22,7 +22,7 @@ def is_ready(tw: Tradewatch) -> bool:
     """Partitions assigned and tables recovered: the worker can make decisions."""
     app = tw.app
     try:
-        recovery_done = app.tables.recovery.completed.is_set()
+        recovery_done = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]  # on TableManager, not TableManagerT
     except AttributeError:  # tables not started yet
         return False
     return bool(app.consumer and not app.rebalancing and recovery_done)

@@ -134,9 +134,9 @@ class Detector:
         if state is None:
             state = SubjectState(account_id=event.subject_account)
         outcome = Outcome()
-        kind = type(event)
-        at = event.occurred_at if kind is MiniProgramEvent else event.event_time  # most events: no property
-        if kind is not Tick:
+        # isinstance, which narrows the event's type for mypy (the event classes have no subclasses)
+        at = event.occurred_at if isinstance(event, MiniProgramEvent) else event.event_time  # most events: no property
+        if not isinstance(event, Tick):
             if not state.recent_ids.check_and_add(event.event_id, at, self._max_recent_ids):
                 outcome.duplicate = True
                 return state, outcome
@@ -146,26 +146,26 @@ class Detector:
             if case is not None and case.state == REMINDED:
                 self._fire_due_deadline(state, at, outcome)
             state.clock = clock = at
-            self._expire(state)
-        if clock - at >= self._window_s and kind is not Qualification and kind is not Appeal:
+            self._expire(state, clock)
+        if clock - at >= self._window_s and not isinstance(event, (Qualification, Appeal)):
             outcome.stale = True  # older than the window: remembered as seen, never counted
             return state, outcome
 
-        if kind is MiniProgramEvent or kind is Post:
-            if kind is MiniProgramEvent:
+        if isinstance(event, (MiniProgramEvent, Post)):
+            if isinstance(event, MiniProgramEvent):
                 self._count_mini_program_event(state, event, outcome)
             else:
                 self._count_post(state, event, outcome)
             if state.pending_offers:  # what this event showed may be what they waited for
                 self._release_held_offers(state, outcome)
-        elif kind is Qualification:
+        elif isinstance(event, Qualification):
             self._apply_qualification(state, event, outcome)
-        elif kind is Appeal:
+        elif isinstance(event, Appeal):
             self._apply_appeal(state, event, outcome)
-        if outcome.hits or (kind is not Post and kind is not MiniProgramEvent):
+        if outcome.hits or not isinstance(event, (Post, MiniProgramEvent)):
             # scores only rise when a signal is counted: an event without hits cannot open
             # a case or cross the fraud threshold (deadlines were handled above)
-            self._evaluate(state, outcome)
+            self._evaluate(state, clock, outcome)
         return state, outcome
 
     # ------------------------------------------------------------------ counting
@@ -225,7 +225,9 @@ class Detector:
 
     def _collectibles_platform(self, state: SubjectState) -> bool:
         """Mostly about digital collectibles: enough evidence, and more than for other markets."""
-        start, clock = state.clock - self.policy.window_s, state.clock
+        clock = state.clock
+        assert clock is not None  # process sets the clock before it counts an event
+        start = clock - self.policy.window_s
         evidence = state.counters.count(COLLECTIBLE_EVIDENCE, start, clock)
         elsewhere = state.counters.count(OTHER_MARKET_EVIDENCE, start, clock)
         return evidence >= self.policy.collectible_min_evidence and evidence > elsewhere
@@ -261,12 +263,13 @@ class Detector:
         if state.first_trading_at is None and (code in _TRADING or code in _FRAUD):
             state.first_trading_at = at
 
-    def _expire(self, state: SubjectState) -> None:
-        horizon = state.clock - self._window_s
+    def _expire(self, state: SubjectState, clock: float) -> None:
+        """Forget what fell out of the window of ``clock``, the subject's new clock."""
+        horizon = clock - self._window_s
         # each memory returns at once when nothing in it is old enough (the usual case)
         state.counters.expire(horizon)
         state.recent_ids.expire(horizon)
-        state.behaviour.expire(state.clock, self.behaviour_params)
+        state.behaviour.expire(clock, self.behaviour_params)
         if state.pending_offers and state.pending_offers[0][1] < horizon:
             state.pending_offers = [held for held in state.pending_offers if held[1] >= horizon]
         trading_apps = state.trading_apps
@@ -322,8 +325,8 @@ class Detector:
             self._close_case(state, case, Reason("trading_stopped", 0.0, 1, ()), deadline, outcome)
             state.stopped_at = deadline
 
-    def _evaluate(self, state: SubjectState, outcome: Outcome) -> None:
-        clock = state.clock
+    def _evaluate(self, state: SubjectState, clock: float, outcome: Outcome) -> None:
+        """Decide as of ``clock``, the subject's clock (``state.clock``)."""
         start = clock - self.policy.window_s
         if state.counting_since is not None:
             start = max(start, state.counting_since)

@@ -162,7 +162,7 @@ def _slot_constructor(cls: type) -> Callable[..., Any]:
     ``__post_init__``, about 40 % faster: each slot is set through its descriptor, as the
     generated ``__init__`` does through ``object.__setattr__``. The object is the same."""
     names = [f.name for f in fields(cls)]
-    assert not hasattr(cls, "__post_init__") and list(cls.__slots__) == names
+    assert not hasattr(cls, "__post_init__") and list(getattr(cls, "__slots__", ())) == names
     scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     scope.update({f"_set_{name}": getattr(cls, name).__set__ for name in names})
     body = "".join(f"    _set_{name}(obj, {name})\n" for name in names)

@@ -404,7 +404,10 @@ class TextMatcher:
         ``Detector`` and every replay would otherwise compile it again (~20 ms)."""
         with open(path, "rb") as handle:
             raw = handle.read()
-        return _compiled_vocabulary(cls, raw, str(path))
+        # a class is hashable, but mypy does not take type[TextMatcher] for the Hashable
+        # that lru_cache's arguments must be (python/mypy#20409); it does take a plain type
+        matcher_class: type = cls
+        return _compiled_vocabulary(matcher_class, raw, str(path))
 
     @classmethod
     def default(cls) -> TextMatcher:
@@ -537,7 +540,9 @@ class TextMatcher:
         # candidate: [code, display, start, end, clause, alive, solicits]
         candidates: list[list[Any]] = []
         clause = sentence = 0
-        negated_until = business_until = -1
+        # how far the last negator and business contact reach: an end plus a window setting (float)
+        negated_until: float = -1
+        business_until: float = -1
         negated_clause = business_clause = -1
         negated_by_latin = False
 
@@ -633,7 +638,7 @@ class TextMatcher:
 
     def _in_collectible_context(self, candidate: list[Any],
                                 collectible_at: list[tuple[int, int]],
-                                other_at: list[tuple[int, int]], window: int) -> bool:
+                                other_at: list[tuple[int, int]], window: float) -> bool:
         """Nearest collectible cue within reach and strictly nearer than any other market."""
         start, end = candidate[2], candidate[3]
         to_collectible = _gap_to_nearest(collectible_at, start, end)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import orjson
 
@@ -230,6 +230,7 @@ def _replay(
                 caused.append((position, outcome.hits, outcome.actions))
             if outcome.rejected is not None:  # e.g. an appeal naming no suspension of ours
                 rejected.append((position, event, outcome.rejected))
+        assert state is not None  # every account in by_account has at least one event
         states[account] = state
         events.clear()
     caused.sort(key=itemgetter(0))
@@ -239,6 +240,7 @@ def _replay(
         if actions:
             result.actions.extend(stamp(action, format_time(wall_clock())) for action in actions)
     for _, event, (reason, detail) in sorted(rejected, key=itemgetter(0)):
+        assert not isinstance(event, Tick)  # a recording decodes to no ticks (a tick has no event id)
         result.invalid.append(Invalid(f"{type(event).__name__} {event.event_id}", reason, detail))
     result.duplicates = duplicates
     result.valid = decoded_count - duplicates - len(rejected)
@@ -246,8 +248,10 @@ def _replay(
     if until == "end":
         until = latest
     if until is not None:
+        # a time: "end", the only string replay takes (see its docstring), was replaced just above
+        until_time = cast(float, until)
         for account in sorted(states):
-            state, outcome = detector.process(states[account], Tick(account, until))
+            state, outcome = detector.process(states[account], Tick(account, until_time))
             states[account] = state
             result.actions.extend(stamp(action, format_time(wall_clock())) for action in outcome.actions)
     return result

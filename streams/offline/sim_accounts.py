@@ -9,6 +9,7 @@ quiet for the last 7+ days, licence-provers are verified within 48 h of starting
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 from collections.abc import Callable
@@ -69,7 +70,7 @@ class Account:
         if not (self.start <= t < self.end):
             return
         title, text = sim_phrases.compose_post(self.rng, kind, self.ctx)
-        value = {
+        value: dict[str, str | list[str]] = {
             "event_id": self.ids.event_id(),
             "account_id": self.account_id,
             "account_name": self.name,
@@ -124,7 +125,7 @@ class Schedule:
 
     def every(self, times: list[int], action: Callable[[int], None]) -> None:
         for t in times:
-            self.at(t, lambda t=t: action(t))
+            self.at(t, functools.partial(action, t))
 
     def run(self) -> None:
         for _, _, step in sorted(self._steps, key=lambda s: (s[0], s[1])):
@@ -146,7 +147,7 @@ def _drops(acc: Account, sched: Schedule, feed: Feed, t0: float, t1: float, ever
     """Primary drops: a new series goes on sale every few days, usually in the evening."""
     for t in arrivals(acc.rng, t0, t1, 1 / every_days):
         count = max(1, int(acc.rng.randint(*size) * acc.intensity))
-        sched.at(t, lambda t=t, count=count: feed.primary_drop(t, count))
+        sched.at(t, functools.partial(feed.primary_drop, t, count))
 
 
 def _market_feed(acc: Account, premium: tuple[float, float], holdings: int) -> Feed:

@@ -38,7 +38,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import IO
+from typing import IO, cast
 
 import orjson
 
@@ -138,10 +138,14 @@ def write_jsonl(path_or_file: str | os.PathLike | IO[bytes] | IO[str], rows: Ite
             for row in rows:
                 handle.write(orjson.dumps(row) + b"\n")
         return
-    text_mode = isinstance(path_or_file, io.TextIOBase)
+    if isinstance(path_or_file, io.TextIOBase):
+        for row in rows:
+            path_or_file.write((orjson.dumps(row) + b"\n").decode())
+        return
+    # not an io.TextIOBase: taken for a binary file and written bytes, as it always was
+    binary_file = cast(IO[bytes], path_or_file)
     for row in rows:
-        line = orjson.dumps(row) + b"\n"
-        path_or_file.write(line.decode() if text_mode else line)
+        binary_file.write(orjson.dumps(row) + b"\n")
 
 
 def live_traffic(seed: int, accounts: int, now: float | None = None, speedup: float = 3600.0,
