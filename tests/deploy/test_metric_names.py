@@ -187,14 +187,18 @@ def test_dashboard_queries_the_datasource_chosen_in_its_variable() -> None:
 def test_dashboard_follows_the_dashboard_linter_rules_it_was_flagged_for() -> None:
     """Grafana's dashboard-linter is not installable here (its Go module is not served); these
     are its rules this dashboard broke: a `job` variable used by every query instead of a
-    hard-coded job, an `instance` variable without a catch-all regex, not editable in place."""
+    hard-coded job, an `instance` variable without a catch-all regex, not editable in place —
+    and a `namespace` variable, so two deployments scraped by one Prometheus are told apart."""
     dashboard = load_dashboard()
     assert dashboard["editable"] is False
     variables = {variable["name"]: variable for variable in dashboard["templating"]["list"]}
     assert variables["job"]["type"] == "query" and "job" in variables["job"]["query"]["query"]
     assert 'job=~"$job"' in variables["instance"]["query"]["query"]
-    assert "allValue" not in variables["instance"]
+    assert 'namespace=~"$namespace"' in variables["instance"]["query"]["query"]
+    assert 'job=~"$job"' in variables["namespace"]["query"]["query"]
+    assert "allValue" not in variables["instance"] and not variables["namespace"]["includeAll"]
     for panel in dashboard_panels(dashboard):
         for expr in panel_exprs(panel):
             assert 'job=~"$job"' in expr and 'instance=~"$instance"' in expr, (panel["title"], expr)
+            assert 'namespace=~"$namespace"' in expr, (panel["title"], expr)
             assert 'job="' not in expr, (panel["title"], expr)
