@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="advance clocks to this RFC 3339 time before scoring (default: the recording's last event time, "
         "as a live worker's tick would); 'none' = no advance",
     )
+    evaluate.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    evaluate.add_argument("--min-precision", type=_fraction, metavar="P",
+                          help="exit 1 when suspend or reminder-or-stronger precision is below P (0..1)")
+    evaluate.add_argument("--min-recall", type=_fraction, metavar="R",
+                          help="exit 1 when suspend or reminder-or-stronger recall is below R (0..1)")
     evaluate.set_defaults(run=run_evaluate)
 
     posts = commands.add_parser("evaluate-posts", help="post by post: false alarms and misses on labelled posts, by voice")
@@ -125,6 +130,17 @@ def _version() -> str:
 
 def _broker_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", help="bootstrap servers (TRADEWATCH_BROKER)")
+
+
+def _fraction(value: str) -> float:
+    """A number 0..1 (argparse reports anything else in one line, exit 2)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return number
 
 
 def _time_arg(value: str | None, flag: str) -> float | None:
@@ -223,7 +239,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from streams.offline.evaluate import evaluate, format_report, read_labels
+    from streams.offline.evaluate import below, evaluate, format_report, read_labels, to_json
     from streams.offline.replay import read_recording, replay
 
     policy = load_policy(args.policy)
@@ -241,8 +257,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--labels: {error}") from None
     result = replay(read_recording(args.recording), policy, until=until, reviewers=_reviewers())
     evaluation = evaluate(result, labels)
-    print(format_report(evaluation, result))
-    return 0
+    if args.json:
+        import orjson
+
+        print(orjson.dumps(to_json(evaluation, result), option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(format_report(evaluation, result))
+    short = below(evaluation, args.min_precision, args.min_recall)
+    for line in short:
+        print(f"tradewatch evaluate: {line}", file=sys.stderr)
+    return 1 if short else 0
 
 
 def run_evaluate_posts(args: argparse.Namespace) -> int:

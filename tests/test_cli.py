@@ -60,3 +60,62 @@ def test_replay_fails_when_no_line_is_valid_and_strict_fails_on_any(files, tmp_p
     mixed.write_text((tmp_path / "rec.jsonl").read_text() + '{"topic": "posts.v1"}\n')
     assert tradewatch("replay", str(mixed), cwd=files).returncode == 0
     assert tradewatch("replay", str(mixed), "--strict", cwd=files).returncode == 1
+
+
+@pytest.fixture(scope="module")
+def small_simulation(tmp_path_factory) -> tuple[Path, Path]:
+    from streams.cli import main
+
+    directory = tmp_path_factory.mktemp("sim")
+    recording, labels = directory / "rec.jsonl", directory / "labels.jsonl"
+    assert main(["simulate", "--accounts", "30", "--days", "4", "--out", str(recording), "--labels", str(labels)]) == 0
+    return recording, labels
+
+
+def test_evaluate_json_is_one_object_with_both_scores_and_the_misjudged_accounts(small_simulation, capsys):
+    import json
+
+    from streams.cli import main
+
+    recording, labels = small_simulation
+    capsys.readouterr()
+    assert main(["evaluate", "--recording", str(recording), "--labels", str(labels), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["accounts"] == 30 and report["messages"] == report["valid"] > 0
+    for score in (report["suspend"], report["reminder_or_stronger"]):
+        assert set(score) == {"precision", "recall", "f1", "tp", "fp", "fn"}
+    assert sum(sum(counts.values()) for counts in report["by_archetype"].values()) == 30
+    assert isinstance(report["false_positives"], list) and isinstance(report["false_negatives"], list)
+
+
+def test_evaluate_bars_of_zero_pass_and_a_bar_outside_0_to_1_is_refused(small_simulation, capsys):
+    from streams.cli import main
+
+    recording, labels = small_simulation
+    args = ["evaluate", "--recording", str(recording), "--labels", str(labels)]
+    assert main([*args, "--min-precision", "0", "--min-recall", "0"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as bad:
+        main([*args, "--min-recall", "1.5"])
+    assert bad.value.code == 2
+    assert "not between 0 and 1" in capsys.readouterr().err
+
+
+def test_evaluate_exits_1_naming_each_score_below_the_bar(small_simulation, capsys, monkeypatch):
+    from streams.cli import main
+    from streams.offline import evaluate as evaluation
+
+    recording, labels = small_simulation
+    real = evaluation.evaluate
+
+    def one_missed(result, labelled):  # the same run, with one suspension fewer found
+        judged = real(result, labelled)
+        judged.suspend.recall = round(judged.suspend.recall - 0.1, 4)
+        return judged
+
+    monkeypatch.setattr(evaluation, "evaluate", one_missed)
+    capsys.readouterr()
+    assert main(["evaluate", "--recording", str(recording), "--labels", str(labels), "--min-recall", "0.95"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and all(line.startswith("tradewatch evaluate: ") for line in err)
+    assert any(line.startswith("tradewatch evaluate: suspend recall ") and "< 0.95" in line for line in err)

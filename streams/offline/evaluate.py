@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,31 @@ def evaluate(result: ReplayResult, labels: dict[str, dict[str, Any]]) -> Evaluat
         accounts=len(labels),
         confusion=dict(confusion),
     )
+
+
+def to_json(evaluation: Evaluation, result: ReplayResult) -> dict[str, Any]:
+    """The report as one JSON object, for CI gates and notebooks (``evaluate --json``)."""
+    return {
+        "messages": result.messages, "valid": result.valid, "duplicates": result.duplicates,
+        "invalid": len(result.invalid), "actions": len(result.actions), "accounts": evaluation.accounts,
+        "suspend": asdict(evaluation.suspend),
+        "reminder_or_stronger": asdict(evaluation.reminder_or_stronger),
+        "median_hours_to_action": evaluation.median_hours_to_action,
+        "false_positives": evaluation.false_positives,
+        "false_negatives": evaluation.false_negatives,
+        "by_archetype": {archetype: dict(counts) for archetype, counts in sorted(evaluation.confusion.items())},
+    }
+
+
+def below(evaluation: Evaluation, min_precision: float | None, min_recall: float | None) -> list[str]:
+    """What falls short of the bar (both scores: suspend, and reminder or stronger)."""
+    short = []
+    for name, score in (("suspend", evaluation.suspend), ("reminder_or_stronger", evaluation.reminder_or_stronger)):
+        if min_precision is not None and score.precision < min_precision:
+            short.append(f"{name} precision {score.precision:.4f} < {min_precision:g}")
+        if min_recall is not None and score.recall < min_recall:
+            short.append(f"{name} recall {score.recall:.4f} < {min_recall:g}")
+    return short
 
 
 def format_report(evaluation: Evaluation, result: ReplayResult) -> str:
