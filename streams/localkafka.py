@@ -16,6 +16,7 @@ import argparse
 import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -133,9 +134,20 @@ def artifacts(version: str = KAFKA_VERSION) -> list[tuple[str, str, str]]:
     return [("org.apache.kafka", f"kafka_{SCALA_BINARY}", version), *EXTRA_ARTIFACTS]
 
 
-def render_pom(version: str = KAFKA_VERSION) -> str:
+# Kafka's own command-line tools (kafka-acls, console clients), kept apart from the broker's
+# classpath: they bring Connect's runtime (Jetty, Jersey) that the broker does not run on.
+KITS = ("broker", "tools")
+
+
+def kit_artifacts(kit: str, version: str = KAFKA_VERSION) -> list[tuple[str, str, str]]:
+    if kit == "tools":
+        return [("org.apache.kafka", "kafka-tools", version), *EXTRA_ARTIFACTS]
+    return artifacts(version)
+
+
+def render_pom(version: str = KAFKA_VERSION, kit: str = "broker") -> str:
     deps = "\n".join(
-        DEPENDENCY_TEMPLATE.format(group=g, artifact=a, version=v) for g, a, v in artifacts(version)
+        DEPENDENCY_TEMPLATE.format(group=g, artifact=a, version=v) for g, a, v in kit_artifacts(kit, version)
     )
     return POM_TEMPLATE.format(
         kafka_version=version, dependencies=deps, plugin_version=DEPENDENCY_PLUGIN_VERSION
@@ -169,10 +181,36 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_jars(version: str = KAFKA_VERSION, quiet: bool = False) -> Path:
-    """Download the broker jars once; return the libs dir. A marker file makes reruns free."""
+def pinned_jars(version: str, kit: str = "broker") -> dict[str, str]:
+    """The SHA-256 of every jar of a kit (the broker, or Kafka's tools) of ``version``, pinned
+    in the package (``streams/data/kafka[-tools]-VERSION-jars.sha256``, ``sha256sum`` format)."""
+    prefix = "kafka" if kit == "broker" else f"kafka-{kit}"
+    path = Path(__file__).resolve().parent / "data" / f"{prefix}-{version}-jars.sha256"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise LocalKafkaError(f"no pinned checksums for Kafka {version} ({path})") from None
+    return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
+
+
+def check_jars(libs: Path, version: str = KAFKA_VERSION, kit: str = "broker") -> None:
+    """Every jar Maven fetched is one of the pinned ones, byte for byte, and none is missing:
+    Maven Central's own checksums come from the same server as the jars."""
+    pinned = pinned_jars(version, kit)
+    fetched = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in libs.glob("*.jar")}
+    problems = [f"{name}: not pinned" for name in sorted(set(fetched) - set(pinned))]
+    problems += [f"{name}: missing" for name in sorted(set(pinned) - set(fetched))]
+    problems += [f"{name}: SHA-256 {fetched[name]} is not the pinned {digest}"
+                 for name, digest in sorted(pinned.items()) if name in fetched and fetched[name] != digest]
+    if problems:
+        raise LocalKafkaError(f"the Kafka {version} jars in {libs} are not the pinned ones: " + "; ".join(problems))
+
+
+def ensure_jars(version: str = KAFKA_VERSION, quiet: bool = False, kit: str = "broker") -> Path:
+    """Download a kit's jars (the broker's, or with ``kit="tools"`` Kafka's command-line tools)
+    once; return their directory. A marker file makes reruns free."""
     cache = cache_dir(version)
-    libs = cache / "libs"
+    libs = cache / ("libs" if kit == "broker" else kit)
     if (libs / COMPLETE_MARKER).is_file():
         return libs
     mvn = _require_tool("mvn", "Install Maven (e.g. apt-get install maven); it fetches the Kafka jars.")
@@ -180,14 +218,14 @@ def ensure_jars(version: str = KAFKA_VERSION, quiet: bool = False) -> Path:
     with _file_lock(cache / ".fetch.lock"):
         if (libs / COMPLETE_MARKER).is_file():  # another process finished while we waited
             return libs
-        pom = cache / "pom.xml"
-        pom.write_text(render_pom(version))
-        staging = cache / "libs.partial"
+        pom = cache / ("pom.xml" if kit == "broker" else f"pom-{kit}.xml")
+        pom.write_text(render_pom(version, kit))
+        staging = cache / f"{libs.name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         if not quiet:
-            print(f"localkafka: fetching Kafka {version} jars into {libs} ...", file=sys.stderr)
+            print(f"localkafka: fetching Kafka {version} {kit} jars into {libs} ...", file=sys.stderr)
         cmd = [
-            mvn, "-q", "-B", "-f", str(pom),
+            mvn, "-q", "-B", "--strict-checksums", "-f", str(pom),
             "dependency:copy-dependencies",
             "-DincludeScope=runtime",
             f"-DoutputDirectory={staging}",
@@ -197,8 +235,7 @@ def ensure_jars(version: str = KAFKA_VERSION, quiet: bool = False) -> Path:
             tail = (result.stdout + result.stderr)[-4000:]
             raise LocalKafkaError(f"Maven could not fetch the Kafka jars (exit {result.returncode}):\n{tail}")
         jars = sorted(p.name for p in staging.glob("*.jar"))
-        if not any(name.startswith(f"kafka_{SCALA_BINARY}-") for name in jars):
-            raise LocalKafkaError(f"Maven finished but {staging} has no kafka_{SCALA_BINARY} jar")
+        check_jars(staging, version, kit)
         (staging / COMPLETE_MARKER).write_text("\n".join(jars) + "\n")
         shutil.rmtree(libs, ignore_errors=True)
         staging.rename(libs)

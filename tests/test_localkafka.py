@@ -134,3 +134,20 @@ def test_wrapper_reports_a_never_started_dir_as_stopped(tmp_path: Path) -> None:
     )
     assert result.returncode == 3, result.stderr
     assert result.stdout.split()[0] == "stopped"
+
+
+def test_the_fetched_kafka_jars_are_the_pinned_ones_and_a_changed_one_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    from streams.localkafka import LocalKafkaError, check_jars, ensure_jars
+
+    libs = ensure_jars(quiet=True)
+    check_jars(libs)  # what Maven fetched on this machine: byte for byte the pinned jars
+    copy = tmp_path / "libs"
+    shutil.copytree(libs, copy)
+    victim = sorted(copy.glob("kafka-clients-*.jar"))[0]
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    (copy / "extra-1.0.jar").write_bytes(b"PK")
+    with pytest.raises(LocalKafkaError) as error:
+        check_jars(copy)
+    assert f"{victim.name}: SHA-256" in str(error.value) and "extra-1.0.jar: not pinned" in str(error.value)
