@@ -1,6 +1,6 @@
 """tradewatch: detect unlicensed secondary trading of digital collectibles and fraud on Kafka streams.
 
-Commands: worker, topics, replay, simulate, evaluate, evaluate-posts, train-stance, demo, verify."""
+Commands: worker, topics, acls, replay, simulate, evaluate, evaluate-posts, train-stance, demo, verify."""
 
 from __future__ import annotations
 
@@ -59,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     _broker_flag(topics)
     topics.add_argument("--dry-run", action="store_true", help="only say what would be created, and check")
     topics.set_defaults(run=run_topics)
+
+    acls = commands.add_parser("acls", help="print the Kafka ACLs of the trust model as kafka-acls.sh commands "
+                               "(each input topic one writer; only tradewatch writes its outputs)")
+    acls.add_argument("--bootstrap-server", required=True, help="what kafka-acls.sh connects to (an admin listener)")
+    acls.add_argument("--command-config", help="kafka-acls.sh --command-config: the admin client's properties file")
+    acls.add_argument("--app-id", default="tradewatch", help="TRADEWATCH_APP_ID: prefix of the internal topics and groups")
+    acls.add_argument("--worker", default="tradewatch", help="the workers' SASL user")
+    acls.add_argument("--writer", action="append", default=[], metavar="TOPIC=USER",
+                      help="the one user that writes an input topic (repeatable; defaults: "
+                           "posts-publisher, miniprogram-publisher, qualification-service, appeal-review-tool)")
+    acls.add_argument("--action-reader", default="enforcement-consumer", help="the downstream user that reads actions")
+    acls.set_defaults(run=run_acls)
 
     replay = commands.add_parser("replay", help="run the detector over recordings and print actions as JSONL")
     replay.add_argument("recordings", nargs="+", help="recording files (JSONL: topic, key, value per line)")
@@ -185,6 +197,20 @@ def run_worker(args: argparse.Namespace) -> int:
     elif not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
     return run(config)
+
+
+def run_acls(args: argparse.Namespace) -> int:
+    from streams.acls import WRITERS, grants, kafka_acls_commands
+
+    writers = dict(WRITERS)
+    for item in args.writer:
+        topic, _, user = item.partition("=")
+        if topic not in WRITERS or not user:
+            raise ConfigError(f"--writer {item!r} is not allowed: TOPIC=USER with TOPIC one of {', '.join(WRITERS)}")
+        writers[topic] = user
+    plan = grants(args.app_id, args.worker, writers, args.action_reader)
+    print("\n".join(kafka_acls_commands(plan, args.bootstrap_server, args.command_config)))
+    return 0
 
 
 def run_topics(args: argparse.Namespace) -> int:

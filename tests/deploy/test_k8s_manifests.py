@@ -31,7 +31,8 @@ from .deploy_files import (
 )
 
 KUBERNETES_VERSION = "1.31.0"
-CRD_KINDS = {("keda.sh/v1alpha1", "ScaledObject"), ("kafka.strimzi.io/v1beta2", "KafkaTopic")}
+CRD_KINDS = {("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"),
+             ("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("kafka.strimzi.io/v1beta2", "KafkaUser")}
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -183,22 +184,47 @@ def test_the_metrics_port_admits_prometheus_only_and_egress_is_kafka_and_dns() -
     assert [port["port"] for port in rule["ports"]] == ["metrics"]
     assert all("prometheus" in str(peer["podSelector"]) for peer in rule["from"])
     egress_ports = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
-    assert egress_ports == {9092, 53}
+    assert egress_ports == {int(config()["TRADEWATCH_BROKER"].rpartition(":")[2]), 53}
 
 
 def test_keys_and_the_admin_token_come_from_mounted_secrets() -> None:
     spec = the("Deployment")["spec"]["template"]["spec"]
     secrets = {v["name"]: v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v}
     mounts = {m["name"]: m for m in worker_container()["volumeMounts"]}
-    assert set(secrets) == {"signing-keys", "reviewer-keys", "admin-token"}
+    assert set(secrets) == {"signing-keys", "reviewer-keys", "admin-token", "kafka-user"}
     for name in secrets:
         assert mounts[name]["readOnly"] is True
     settings = config()
     assert settings["TRADEWATCH_SIGNING_KEYS_DIR"] == mounts["signing-keys"]["mountPath"]
     assert settings["TRADEWATCH_REVIEWER_KEYS_DIR"] == mounts["reviewer-keys"]["mountPath"]
     assert settings["TRADEWATCH_ADMIN_TOKEN_FILE"].startswith(mounts["admin-token"]["mountPath"] + "/")
-    for name in ("TRADEWATCH_SIGNING_KEYS", "TRADEWATCH_ADMIN_TOKEN"):
+    assert settings["TRADEWATCH_SASL_PASSWORD_FILE"].startswith(mounts["kafka-user"]["mountPath"] + "/")
+    assert settings["TRADEWATCH_SSL_CAFILE"].startswith(mounts["kafka-user"]["mountPath"] + "/")
+    for name in ("TRADEWATCH_SIGNING_KEYS", "TRADEWATCH_ADMIN_TOKEN", "TRADEWATCH_SASL_PASSWORD"):
         assert name not in settings  # never a secret in the ConfigMap
+
+
+def test_workers_log_in_to_kafka_over_tls_as_the_kafka_user_the_acls_are_for() -> None:
+    settings = config()
+    assert settings["TRADEWATCH_SECURITY_PROTOCOL"] == "SASL_SSL"
+    users = {doc["metadata"]["name"]: doc for doc in of_kind("KafkaUser")}
+    worker = users[settings["TRADEWATCH_SASL_USERNAME"]]
+    assert worker["spec"]["authentication"]["type"] == settings["TRADEWATCH_SASL_MECHANISM"].lower()
+    scaled = the("ScaledObject")
+    assert {t["authenticationRef"]["name"] for t in scaled["spec"]["triggers"]} == {the("TriggerAuthentication")["metadata"]["name"]}
+    assert {t["metadata"]["bootstrapServers"] for t in scaled["spec"]["triggers"]} == {settings["TRADEWATCH_BROKER"].removeprefix("kafka://")}
+
+
+def test_the_kafka_users_grant_exactly_what_tradewatch_acls_prints() -> None:
+    """deploy/k8s/kafka-users.yaml and `tradewatch acls` are the same trust model."""
+    from streams.acls import ACTION_READER, WORKER, WRITERS, grants, strimzi_acls
+
+    plan = grants(config()["TRADEWATCH_APP_ID"], WORKER, WRITERS, ACTION_READER)
+    users = {doc["metadata"]["name"]: doc for doc in of_kind("KafkaUser")}
+    assert set(users) == {grant.principal for grant in plan}
+    for name, user in users.items():
+        assert user["spec"]["authorization"]["type"] == "simple"
+        assert user["spec"]["authorization"]["acls"] == strimzi_acls(plan, name), name
 
 
 @pytest.mark.parametrize("doc", manifests(), ids=resource_id)
