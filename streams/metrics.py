@@ -182,6 +182,12 @@ COMMIT_FAILURES = Counter(
     ["group"],
     registry=REGISTRY,
 )
+HTTP_CONNECTIONS_REFUSED = Counter(
+    "tradewatch_http_connections_refused_total",
+    "Connections to the metrics/health port closed at once because 64 were already open "
+    "(someone holding connections; Prometheus and the probes need a few).",
+    registry=REGISTRY,
+)
 REBALANCES = Counter(
     "tradewatch_rebalances_total",
     "Partition assignments this worker received, by consumer group role: intake (the input "

@@ -6,6 +6,7 @@ Faust's own web server is disabled because it serves table contents (account sta
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import TYPE_CHECKING
 
@@ -79,9 +80,39 @@ def build_web_app(tw: Tradewatch) -> web.Application:
     return web_app
 
 
-async def start_web(tw: Tradewatch) -> web.AppRunner:
-    runner = web.AppRunner(build_web_app(tw), access_log=None)
+# A scrape, a probe and an operator's curl need a handful of connections. The cap keeps
+# anyone who can reach the port from exhausting the worker's file descriptors (which once
+# made /healthz time out, and a liveness probe would then restart a healthy worker); an idle
+# or silent connection is closed after the keep-alive time.
+MAX_CONNECTIONS = 64
+KEEPALIVE_S = 10.0
+
+
+class _Refused(asyncio.Protocol):
+    """A connection over the cap: closed at once, before anything is read."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        metrics.HTTP_CONNECTIONS_REFUSED.inc()
+        transport.close()
+
+
+async def serve(web_app: web.Application, host: str, port: int, max_connections: int | None = None,
+                keepalive_s: float | None = None) -> tuple[web.AppRunner, asyncio.AbstractServer]:
+    """Serve ``web_app`` with at most ``max_connections`` open connections at a time."""
+    cap = MAX_CONNECTIONS if max_connections is None else max_connections
+    runner = web.AppRunner(web_app, access_log=None, handler_cancellation=True,
+                           keepalive_timeout=KEEPALIVE_S if keepalive_s is None else keepalive_s)
     await runner.setup()
-    site = web.TCPSite(runner, tw.config.metrics_host, tw.config.metrics_port)
-    await site.start()
+    handlers = runner.server
+    assert handlers is not None  # set up just above
+
+    def connection() -> asyncio.Protocol:
+        return handlers() if len(handlers.connections) < cap else _Refused()
+
+    server = await asyncio.get_running_loop().create_server(connection, host, port, reuse_address=True)
+    return runner, server
+
+
+async def start_web(tw: Tradewatch) -> web.AppRunner:
+    runner, _ = await serve(build_web_app(tw), tw.config.metrics_host, tw.config.metrics_port)
     return runner

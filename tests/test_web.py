@@ -40,3 +40,39 @@ def test_the_token_comes_from_a_file_and_a_bad_file_is_one_line(tmp_path):
     (tmp_path / "short").write_text("abc")
     with pytest.raises(ConfigError, match="at least 16"):
         load_config({"TRADEWATCH_ADMIN_TOKEN_FILE": str(tmp_path / "short")})
+
+
+def test_connections_over_the_cap_are_closed_at_once_and_silent_ones_time_out():
+    import asyncio
+
+    from aiohttp import web
+
+    from streams.web import serve
+
+    async def healthz(_request):
+        return web.json_response({"status": "ok"})
+
+    async def scenario() -> None:
+        app = web.Application()
+        app.router.add_get("/healthz", healthz)
+        runner, server = await serve(app, "127.0.0.1", 0, max_connections=3, keepalive_s=2.0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]  # send nothing
+            await asyncio.sleep(0)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            # over the cap: closed unanswered, well before the keep-alive time would
+            assert await asyncio.wait_for(reader.read(), 1.0) == b""
+            writer.close()
+            for held_reader, _ in held:  # a silent connection is closed after the keep-alive time
+                assert await asyncio.wait_for(held_reader.read(), 10) == b""
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = await asyncio.wait_for(reader.read(), 5)
+            assert answer.startswith(b"HTTP/1.1 200") and b'"ok"' in answer
+            writer.close()
+        finally:
+            server.close()
+            await runner.cleanup()
+
+    asyncio.run(scenario())
