@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import heapq
 import logging
 import os
 import time
@@ -163,7 +164,7 @@ def create_app(config: Config) -> Tradewatch:
     detector = Detector(policy)
     publisher = ActionPublisher(app, policy, log, signing=config.signing)
     tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table)
-    deadlines = PendingDeadlines()
+    deadlines = PendingDeadlines(detector.forget_at)
     lanes = Lanes()
     metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
     internal_lag = LagMeter(metrics.CONSUMER_LAG, metrics.COMMIT_STALLED)
@@ -298,6 +299,7 @@ def create_app(config: Config) -> Tradewatch:
         if due:
             at = lane.watermark.value
             await decide_items([(key, Tick(key.decode(), at), None, None) for key in due], event)
+        forget_quiet_accounts(message.partition, lane.watermark.value, event)
         for done in lane.decided_messages():
             unstored.decided(done)
         lanes.measure(time.time())
@@ -354,6 +356,17 @@ def create_app(config: Config) -> Tradewatch:
         for _ in items:
             metrics.EVENT_PROCESSING.labels("decide").observe(per_event)
 
+    def forget_quiet_accounts(partition: int, watermark: float, event) -> None:
+        """Drop the states nothing can reach any more (Detector.forgettable): a tombstone in
+        the changelog, written and acknowledged with ``event`` like any decided state."""
+        for key in deadlines.forgettable(partition, watermark):
+            state = unstored.state_of(key, table.get)
+            if state is not None and detector.forgettable(state, watermark):
+                unstored.put(key, None, event)
+                metrics.FORGOTTEN_STATES.inc()
+            elif state is not None:
+                deadlines.track(key, state, partition)  # it changed since: when it may be forgotten now
+
     async def dead_letter_or_stop(message, headers) -> None:
         """A message that can be neither decided nor dead-lettered must not be acknowledged:
         stop at once (exit code 70), before anything commits past it; the replacement
@@ -376,7 +389,10 @@ def create_app(config: Config) -> Tradewatch:
         manual = decide_stream[0]
         for account, state, message in unstored.take(limit):
             manual._set_current_event(message)  # noqa: SLF001 - the changelog partition is the message's
-            table[account] = state
+            if state is not None:
+                table[account] = state
+            elif account in table:  # forgotten: a tombstone frees it here and in the changelog
+                del table[account]
         for message in unstored.stored():
             await manual.ack(message)
 
@@ -514,11 +530,15 @@ def _track_no_offset_gaps(consumer, topic: str):
 
 
 class PendingDeadlines:
-    """Accounts of this worker with a reminder deadline, per internal partition, so judging
-    the deadlines the watermark passed never scans the table."""
+    """Per internal partition, the accounts of this worker with a reminder deadline, and when
+    each quiet account may be forgotten (``Detector.forget_at``), so that judging the
+    deadlines and forgetting the accounts the watermark passed never scans the table."""
 
-    def __init__(self) -> None:
+    def __init__(self, forget_at: Callable[[SubjectState], float | None] = lambda _state: None) -> None:
         self._deadline: dict[int, dict[bytes, float]] = {}
+        self._forget_at = forget_at
+        self._forget: dict[int, dict[bytes, float]] = {}
+        self._forget_queue: dict[int, list[tuple[float, bytes]]] = {}  # heaps; stale entries skipped
 
     def track(self, key: bytes, state: SubjectState | None, partition: int) -> None:
         case = state.case if state is not None else None
@@ -526,9 +546,17 @@ class PendingDeadlines:
             self._deadline.setdefault(partition, {})[key] = case.deadline
         else:
             self._deadline.get(partition, {}).pop(key, None)
+        forget = self._forget_at(state) if state is not None else None
+        if forget is None:
+            self._forget.get(partition, {}).pop(key, None)
+        elif self._forget.setdefault(partition, {}).get(key) != forget:
+            self._forget[partition][key] = forget
+            heapq.heappush(self._forget_queue.setdefault(partition, []), (forget, key))
 
     def rebuild(self, items, partitions: int) -> None:
         self._deadline.clear()
+        self._forget.clear()
+        self._forget_queue.clear()
         for key, state in items:
             self.track(key, state, subject_partition(key, partitions))
 
@@ -539,6 +567,17 @@ class PendingDeadlines:
             return []
         return sorted((key for key, deadline in pending.items() if deadline <= watermark),
                       key=lambda key: (pending[key], key))
+
+    def forgettable(self, partition: int, watermark: float) -> list[bytes]:
+        """The accounts the watermark has passed the forget time of (no longer tracked)."""
+        queue, current = self._forget_queue.get(partition), self._forget.get(partition, {})
+        out: list[bytes] = []
+        while queue and queue[0][0] <= watermark:
+            forget, key = heapq.heappop(queue)
+            if current.get(key) == forget:  # else: the account moved on since this entry
+                del current[key]
+                out.append(key)
+        return out
 
 
 _SOURCE_TOPIC = {

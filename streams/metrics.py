@@ -188,6 +188,12 @@ HTTP_CONNECTIONS_REFUSED = Counter(
     "(someone holding connections; Prometheus and the probes need a few).",
     registry=REGISTRY,
 )
+FORGOTTEN_STATES = Counter(
+    "tradewatch_forgotten_states_total",
+    "Quiet account states dropped once the watermark passed the window after their last event "
+    "(no case, no licence on record): nothing a later event could reach was left in them.",
+    registry=REGISTRY,
+)
 REBALANCES = Counter(
     "tradewatch_rebalances_total",
     "Partition assignments this worker received, by consumer group role: intake (the input "

@@ -107,6 +107,8 @@ class Detector:
         self._window_s = policy.window_s
         self._max_evidence = policy.max_evidence
         self._max_recent_ids = policy.max_recent_event_ids
+        # after this long without an event, nothing windowed in a state can reach a later event
+        self._forget_after_s = max(self._window_s, self.behaviour_params.memory_window_s)
         # code -> (trading weight, trading cap, fraud weight, fraud cap, is a text code), for
         # the per-event threshold test (_certainly_nothing_to_decide)
         self._weights: dict[str, tuple[float, int, float, int, bool]] = {}
@@ -127,6 +129,25 @@ class Detector:
         # whatever order the terms are added in and however the score is rounded.
         self._fraud_sum_below = _sum_certainly_below(policy.fraud_threshold)
         self._reminder_sum_below = _sum_certainly_below(policy.trading_reminder_threshold)
+
+    # ------------------------------------------------------------------ forgetting
+    def forget_at(self, state: SubjectState) -> float | None:
+        """When ``state`` may be forgotten (see :meth:`forgettable`), if it ever may: never
+        while it holds a case, a case's history (case ids and the repeat window count on it)
+        or a qualification, which no window expires."""
+        if (state.clock is None or state.case is not None or state.cases_opened or state.qualification is not None
+                or state.stopped_at is not None or state.counting_since is not None):
+            return None
+        return state.clock + self._forget_after_s
+
+    def forgettable(self, state: SubjectState, watermark: float) -> bool:
+        """Whether dropping ``state`` changes nothing for any event timed after ``watermark``:
+        such an event expires everything windowed in it (counters, event ids, behaviour
+        memory, held offers, trading mini programs), and nothing else is left. A live worker
+        forgets such quiet accounts, so memory does not grow with every account ever seen;
+        only an event later than the watermark (decided at once, out of order) can tell."""
+        forget_at = self.forget_at(state)
+        return forget_at is not None and forget_at <= watermark
 
     # ------------------------------------------------------------------ entry point
     def process(self, state: SubjectState | None, event: InputEvent) -> tuple[SubjectState, Outcome]:
