@@ -13,11 +13,17 @@ from tests.fixtures import post
 DAY = 86400.0
 
 
-def test_an_account_is_forgettable_once_the_watermark_passes_its_forget_time_and_not_before():
+def greeted(partition: int):
+    """A detector, the schedule, and one account that posted a greeting, tracked in ``partition``."""
     detector = Detector(load_policy())
     pending = PendingDeadlines(detector.forget_at)
     state, _ = detector.process(None, post("早安", at=1_000.0, account="gh_a"))
-    pending.track(b"gh_a", state, 3)
+    pending.track(b"gh_a", state, partition)
+    return detector, pending, state
+
+
+def test_an_account_is_forgettable_once_the_watermark_passes_its_forget_time_and_not_before():
+    detector, pending, state = greeted(3)
     forget_at = detector.forget_at(state)
     assert pending.forgettable(3, forget_at - 1) == []
     assert pending.forgettable(2, forget_at) == []  # another partition
@@ -26,10 +32,7 @@ def test_an_account_is_forgettable_once_the_watermark_passes_its_forget_time_and
 
 
 def test_an_account_that_moved_on_is_forgotten_at_its_new_time_only():
-    detector = Detector(load_policy())
-    pending = PendingDeadlines(detector.forget_at)
-    first, _ = detector.process(None, post("早安", at=1_000.0, account="gh_a"))
-    pending.track(b"gh_a", first, 0)
+    detector, pending, first = greeted(0)
     old = detector.forget_at(first)
     later, _ = detector.process(first, post("午安", at=1_000.0 + DAY, account="gh_a"))
     pending.track(b"gh_a", later, 0)
