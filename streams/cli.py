@@ -1,6 +1,6 @@
 """tradewatch: detect unlicensed secondary trading of digital collectibles and fraud on Kafka streams.
 
-Commands: worker, topics, acls, replay, simulate, evaluate, evaluate-posts, train-stance, demo, verify."""
+Commands: worker, topics, acls, policy, replay, simulate, evaluate, evaluate-posts, train-stance, demo, verify."""
 
 from __future__ import annotations
 
@@ -71,6 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
                            "posts-publisher, miniprogram-publisher, qualification-service, appeal-review-tool)")
     acls.add_argument("--action-reader", default="enforcement-consumer", help="the downstream user that reads actions")
     acls.set_defaults(run=run_acls)
+
+    policy = commands.add_parser("policy", help="policy tools: diff (what a candidate policy would change)")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
+    policy_diff = policy_commands.add_parser(
+        "diff", help="replay two policies over the same recordings and report, per account, what would change")
+    policy_diff.add_argument("recordings", nargs="+", help="recording files (JSONL; .gz allowed)")
+    policy_diff.add_argument("--from", dest="from_policy", required=True, help="the current policy TOML")
+    policy_diff.add_argument("--to", dest="to_policy", required=True, help="the candidate policy TOML")
+    policy_diff.add_argument("--until", help="advance clocks to this RFC 3339 time before comparing (default: the "
+                             "recordings' last event time, as evaluate does); 'none' = no advance")
+    policy_diff.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    policy_diff.add_argument("--max-new-suspensions", type=int, metavar="N",
+                             help="exit 1 when the candidate suspends more than N accounts more than the current one")
+    policy_diff.set_defaults(run=run_policy_diff)
 
     replay = commands.add_parser("replay", help="run the detector over recordings and print actions as JSONL")
     replay.add_argument("recordings", nargs="+", help="recording files (JSONL: topic, key, value per line)")
@@ -250,6 +264,32 @@ def run_replay(args: argparse.Namespace) -> int:
     )
     if result.invalid and (args.strict or not result.valid):
         return 1  # nothing valid at all is never a successful replay; --strict: any invalid line
+    return 0
+
+
+def run_policy_diff(args: argparse.Namespace) -> int:
+    from streams.offline.policy_diff import diff, format_diff
+    from streams.offline.replay import read_recording, replay
+
+    before_policy, after_policy = load_policy(args.from_policy), load_policy(args.to_policy)
+    until: float | str | None = "end" if args.until is None else (
+        None if args.until.lower() == "none" else _time_arg(args.until, "--until"))
+    for path in args.recordings:
+        _input_file(path, "recording")
+    reviewers = _reviewers()
+    before = replay(read_recording(args.recordings), before_policy, until=until, reviewers=reviewers)
+    after = replay(read_recording(args.recordings), after_policy, until=until, reviewers=reviewers)
+    report = diff(before, after)
+    if args.json:
+        import orjson
+
+        print(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(format_diff(report, args.from_policy, args.to_policy))
+    if args.max_new_suspensions is not None and report.new_suspensions > args.max_new_suspensions:
+        print(f"tradewatch policy diff: the candidate suspends {report.new_suspensions} more account(s) "
+              f"(at most {args.max_new_suspensions} allowed)", file=sys.stderr)
+        return 1
     return 0
 
 
