@@ -23,8 +23,11 @@ Keys come from the environment (never from the policy file, which is not secret)
 
 * ``TRADEWATCH_SIGNING_KEYS`` = ``kid1:BASE64,kid2=@/path/to/file`` — inline base64 secrets, or
   ``@path`` to read a file. The text is base64 (whitespace ignored), so
-  ``openssl rand -base64 32 > file`` makes a valid key. A file holding a PEM Ed25519 private key
-  (signs and verifies) or public key (verifies only) makes an Ed25519 key.
+  ``openssl rand -base64 32 > file`` makes a valid key; ``hmac:BASE64`` says so explicitly. A
+  file holding a PEM Ed25519 private key (signs and verifies) or public key (verifies only)
+  makes an Ed25519 key. Where keys only verify (reviewer keys, ``tradewatch verify``) the type
+  is never inferred: a shared secret must be written ``hmac:BASE64``, and a bare base64 key is
+  refused — a raw Ed25519 public key must not become an HMAC secret anyone could sign with.
 * ``TRADEWATCH_SIGNING_KEYS_DIR`` = a directory with one file per key id, file name = key id
   (a mounted Kubernetes Secret; its ``..data`` bookkeeping entries are skipped).
 * ``TRADEWATCH_SIGNING_KEY_ID`` = the key id that signs; optional when exactly one key can sign.
@@ -77,7 +80,7 @@ SIGNING_SETTINGS: tuple[tuple[str, str, str], ...] = (
     (ENV_KEYS, "", "action signing keys: kid:BASE64 or kid=@/path/file, comma-separated (secrets >= 32 bytes; PEM file = Ed25519); empty = actions are not signed"),
     (ENV_KEYS_DIR, "", "directory with one key file per key id (e.g. a mounted Kubernetes Secret); combined with TRADEWATCH_SIGNING_KEYS"),
     (ENV_KEY_ID, "", "key id that signs new actions; may be empty when exactly one configured key can sign"),
-    (ENV_REVIEWER_KEYS, "", "keys of the reviewers whose signed appeals count (same formats as the signing keys; Ed25519 public keys verify only); empty = every appeal is dead-lettered as unsigned"),
+    (ENV_REVIEWER_KEYS, "", "keys of the reviewers whose signed appeals count (PEM Ed25519 public keys, or hmac:BASE64 shared secrets; a bare base64 key is refused); empty = every appeal is dead-lettered as unsigned"),
     (ENV_REVIEWER_KEYS_DIR, "", "directory with one reviewer key file per key id; combined with TRADEWATCH_REVIEWER_KEYS"),
 )
 
@@ -194,14 +197,15 @@ class SigningKeys:
 
     @classmethod
     def reviewers_from_env(cls, env: Mapping[str, str] | None = None) -> SigningKeys | None:
-        """The reviewer keys that may sign appeals (TRADEWATCH_REVIEWER_KEYS[_DIR], the same
-        formats as the signing keys; verification only); None when none are configured."""
+        """The reviewer keys that may sign appeals (TRADEWATCH_REVIEWER_KEYS[_DIR]: PEM public
+        keys, or shared secrets written ``hmac:BASE64``; verification only); None when none are
+        configured."""
         source = os.environ if env is None else env
         inline = source.get(ENV_REVIEWER_KEYS, "").strip()
         directory = source.get(ENV_REVIEWER_KEYS_DIR, "").strip()
-        keys = _parse_inline(inline, ENV_REVIEWER_KEYS) if inline else []
+        keys = _parse_inline(inline, ENV_REVIEWER_KEYS, bare_secret=False) if inline else []
         if directory:
-            keys += _read_directory(directory, ENV_REVIEWER_KEYS_DIR)
+            keys += _read_directory(directory, ENV_REVIEWER_KEYS_DIR, bare_secret=False)
         if not keys:
             return None
         ids = [key.key_id for key in keys]
@@ -220,9 +224,9 @@ class SigningKeys:
         inline = source.get(ENV_KEYS, "").strip()
         directory = source.get(ENV_KEYS_DIR, "").strip()
         active = source.get(ENV_KEY_ID, "").strip() or None
-        keys = _parse_inline(inline) if inline else []
+        keys = _parse_inline(inline, bare_secret=require_active) if inline else []
         if directory:
-            keys += _read_directory(directory)
+            keys += _read_directory(directory, bare_secret=require_active)
         if not keys:
             if active:
                 raise SigningConfigError(f"{ENV_KEY_ID}={active!r} is set but no keys are: set {ENV_KEYS} or {ENV_KEYS_DIR}")
@@ -249,7 +253,10 @@ class SigningKeys:
         return cls(keys, active)
 
 
-def _parse_inline(raw: str, env_name: str = ENV_KEYS) -> list[SigningKey]:
+HMAC_PREFIX = b"hmac:"  # declares a key's material a shared secret
+
+
+def _parse_inline(raw: str, env_name: str = ENV_KEYS, bare_secret: bool = True) -> list[SigningKey]:
     keys = []
     for position, entry in enumerate(part.strip() for part in raw.split(",")):
         if not entry:
@@ -262,13 +269,13 @@ def _parse_inline(raw: str, env_name: str = ENV_KEYS) -> list[SigningKey]:
         _check_key_id(key_id, f"{env_name}: entry {position + 1}")
         if material.startswith("@"):
             path = Path(material[1:])
-            keys.append(_key_from_text(key_id, _read_key_file(path, where), f"{where} file {str(path)!r}"))
+            keys.append(_key_from_text(key_id, _read_key_file(path, where), f"{where} file {str(path)!r}", bare_secret))
         else:
-            keys.append(_key_from_text(key_id, material.encode(), where))
+            keys.append(_key_from_text(key_id, material.encode(), where, bare_secret))
     return keys
 
 
-def _read_directory(directory: str, env_name: str = ENV_KEYS_DIR) -> list[SigningKey]:
+def _read_directory(directory: str, env_name: str = ENV_KEYS_DIR, bare_secret: bool = True) -> list[SigningKey]:
     root = Path(directory)
     if not root.is_dir():
         raise SigningConfigError(f"{env_name}={directory!r} is not allowed: not a readable directory")
@@ -278,7 +285,7 @@ def _read_directory(directory: str, env_name: str = ENV_KEYS_DIR) -> list[Signin
             continue
         where = f"{env_name} file {path.name!r}"
         _check_key_id(path.name, where)
-        keys.append(_key_from_text(path.name, _read_key_file(path, where), where))
+        keys.append(_key_from_text(path.name, _read_key_file(path, where), where, bare_secret))
     if not keys:
         raise SigningConfigError(f"{env_name}={directory!r} is not allowed: it holds no key files")
     return keys
@@ -296,10 +303,21 @@ def _read_key_file(path: Path, where: str) -> bytes:
         raise SigningConfigError(f"{where}: cannot read key file {str(path)!r} ({error.strerror or type(error).__name__})") from None
 
 
-def _key_from_text(key_id: str, text: bytes, where: str) -> SigningKey:
+def _key_from_text(key_id: str, text: bytes, where: str, bare_secret: bool = True) -> SigningKey:
+    """A key's material: PEM (Ed25519), ``hmac:BASE64`` (a shared secret, declared), or bare
+    base64 — a shared secret too, but only where keys sign (``bare_secret``). Where keys only
+    verify (reviewer keys, ``tradewatch verify``) a bare base64 key is refused: a raw public
+    key would otherwise become an HMAC secret that anyone holding the public key can sign with."""
     stripped = text.strip()
     if stripped.startswith(b"-----BEGIN"):
         return _ed25519_key(key_id, stripped, where)
+    if stripped[:5].lower() == HMAC_PREFIX:
+        stripped = stripped[5:].strip()
+    elif not bare_secret:
+        raise SigningConfigError(
+            f"{where}: a bare base64 key is refused where keys only verify — an Ed25519 public key "
+            f"is PEM (-----BEGIN PUBLIC KEY-----), a shared HMAC secret is written hmac:BASE64"
+        )
     try:
         compact = b"".join(stripped.split())
         secret = base64.b64decode(compact.replace(b"-", b"+").replace(b"_", b"/") + b"=" * (-len(compact) % 4), validate=True)

@@ -80,6 +80,23 @@ def test_a_signed_appeal_whose_value_was_changed_does_not_verify():
 
 def test_reviewer_keys_come_from_their_own_settings():
     secret = base64.b64encode(b"k" * 32).decode()
-    keys = SigningKeys.reviewers_from_env({"TRADEWATCH_REVIEWER_KEYS": f"bob:{secret}"})
+    keys = SigningKeys.reviewers_from_env({"TRADEWATCH_REVIEWER_KEYS": f"bob:hmac:{secret}"})
     assert keys is not None and keys.key_ids == ["bob"]
     assert SigningKeys.reviewers_from_env({}) is None
+
+
+def test_a_bare_base64_reviewer_key_is_refused_so_a_public_key_never_becomes_a_shared_secret(tmp_path):
+    """A raw Ed25519 public key is 32 bytes of base64, like a secret: taken for an HMAC secret,
+    anyone who has the (public) key could sign appeals with it."""
+    from streams.signing import SigningConfigError
+
+    raw_public = base64.b64encode(b"p" * 32).decode()
+    with pytest.raises(SigningConfigError, match="bare base64 key is refused.*hmac:BASE64"):
+        SigningKeys.reviewers_from_env({"TRADEWATCH_REVIEWER_KEYS": f"bob:{raw_public}"})
+    (tmp_path / "bob").write_text(raw_public)
+    with pytest.raises(SigningConfigError, match="bare base64 key is refused"):
+        SigningKeys.reviewers_from_env({"TRADEWATCH_REVIEWER_KEYS_DIR": str(tmp_path)})
+    # where keys sign, a bare secret is what `openssl rand -base64 32` writes, as before
+    assert SigningKeys.from_env({"TRADEWATCH_SIGNING_KEYS": f"k1:{raw_public}"}).key_ids == ["k1"]
+    with pytest.raises(SigningConfigError, match="bare base64 key is refused"):
+        SigningKeys.from_env({"TRADEWATCH_SIGNING_KEYS": f"k1:{raw_public}"}, require_active=False)

@@ -207,7 +207,7 @@ def test_a_single_key_is_active_without_naming_it():
 
 
 def test_a_verifier_needs_no_active_key():
-    env = {"TRADEWATCH_SIGNING_KEYS": f"a:{b64(new_secret())},b:{b64(new_secret())}"}
+    env = {"TRADEWATCH_SIGNING_KEYS": f"a:hmac:{b64(new_secret())},b:hmac:{b64(new_secret())}"}
     keys = SigningKeys.from_env(env, require_active=False)
     assert keys.active_key_id is None and keys.key_ids == ["a", "b"]
 
@@ -307,7 +307,7 @@ def as_jsonl(topic: str, key: bytes, value: bytes, headers: list[tuple[str, byte
 
 def test_verify_file_reports_each_message_and_fails_if_any_fails(tmp_path, monkeypatch, capsys):
     secret = new_secret()
-    monkeypatch.setenv("TRADEWATCH_SIGNING_KEYS", f"k1:{b64(secret)}")
+    monkeypatch.setenv("TRADEWATCH_SIGNING_KEYS", f"k1:hmac:{b64(secret)}")  # a verifier: the type declared
     monkeypatch.delenv("TRADEWATCH_SIGNING_KEYS_DIR", raising=False)
     monkeypatch.delenv("TRADEWATCH_SIGNING_KEY_ID", raising=False)
     keys = keyring(k1=secret)

@@ -67,7 +67,7 @@ def appeal_record(account: str, action_id: str, at_offset_s: float, appeal_id: s
 
 
 LIVE_REVIEWER_SECRET = b"reviewer secret of the live-traffic records"
-LIVE_REVIEWER_ENV = {"TRADEWATCH_REVIEWER_KEYS": "reviewer-live:" + __import__("base64").b64encode(LIVE_REVIEWER_SECRET).decode()}
+LIVE_REVIEWER_ENV = {"TRADEWATCH_REVIEWER_KEYS": "reviewer-live:hmac:" + __import__("base64").b64encode(LIVE_REVIEWER_SECRET).decode()}
 
 
 INPUTS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1")

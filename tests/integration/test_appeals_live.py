@@ -24,7 +24,7 @@ def as_kafka(record: dict) -> dict:
 
 
 def test_forged_appeals_are_dead_lettered_and_only_a_signed_one_reinstates(kafka, tmp_path):
-    env = {"TRADEWATCH_REVIEWER_KEYS": "reviewer-anna:" + base64.b64encode(SECRET).decode()}
+    env = {"TRADEWATCH_REVIEWER_KEYS": "reviewer-anna:hmac:" + base64.b64encode(SECRET).decode()}
     worker = WorkerProcess(kafka.bootstrap, "tw-appeals", tmp_path, extra_env=env).start()
     try:
         worker.wait_ready()

@@ -307,7 +307,7 @@ def test_tradewatch_verify_reads_signed_actions_over_sasl_ssl(secured_kafka, mon
             await producer.stop()
 
     asyncio.run(publish())
-    monkeypatch.setenv("TRADEWATCH_SIGNING_KEYS", "k1:" + base64.b64encode(b"s" * 32).decode())
+    monkeypatch.setenv("TRADEWATCH_SIGNING_KEYS", "k1:hmac:" + base64.b64encode(b"s" * 32).decode())
     for name, value in {**SASL_SSL_ENV, "TRADEWATCH_SASL_MECHANISM": "SCRAM-SHA-512", "TRADEWATCH_SSL_CAFILE": str(ca_path)}.items():
         monkeypatch.setenv(name, value)
 
