@@ -72,3 +72,14 @@ def test_memory_stays_flat_over_200k_quiet_accounts_once_their_window_has_passed
     # 150,000 later states would add about 600 MB)
     first, last = samples[1][1], samples[-1][1]
     assert last - first <= 32 * 2**20, samples
+
+
+def test_the_schedule_holds_one_entry_per_account_however_many_events_it_has():
+    detector, pending, state = greeted(0)
+    for hour in range(1, 500):  # an account that posts every hour for three weeks
+        state, _ = detector.process(state, post("早安", at=1_000.0 + hour * 3600, account="gh_a", event_id=f"p{hour}"))
+        pending.track(b"gh_a", state, 0)
+    assert len(pending._forget_queue[0]) == 1
+    assert pending.forgettable(0, detector.forget_at(state) - 1) == []  # requeued at its latest time
+    assert len(pending._forget_queue[0]) == 1
+    assert pending.forgettable(0, detector.forget_at(state)) == [b"gh_a"]
