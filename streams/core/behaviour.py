@@ -40,7 +40,7 @@ Design choices (and why):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -52,20 +52,7 @@ from streams.core.events import (
     WITHDRAWAL_FAILED,
     MiniProgramEvent,
 )
-
-BEHAVIOUR_SIGNAL_CODES: tuple[str, ...] = (
-    "secondary_listing",
-    "secondary_sale",
-    "paid_transfer",
-    "lockup_breach",
-    "rapid_flip",
-    "price_premium",
-    "multi_level_circulation",
-    "wash_trading",
-    "middleman",
-    "crypto_settlement",
-    "withdrawal_failure",
-)
+from streams.core.signals import BEHAVIOUR_SIGNAL_CODES
 
 CRYPTO_CURRENCIES = frozenset({"USDT", "ETH", "BTC"})
 MAX_EVIDENCE = 20  # the actions contract allows at most 20 ids per reason
@@ -234,40 +221,39 @@ def behaviour_hits(
     """:func:`behaviour_signals` as ``{code: evidence}`` (in the same order), without a
     :class:`BehaviourHit` per hit: the engine asks this for every mini-program event."""
     hits: dict[str, tuple[str, ...]] = {}
-    this = event.event_id
-    kind = event.type
-
-    if kind == LISTING_CREATED:
-        hits["secondary_listing"] = (this,)
-    elif kind == SALE_SECONDARY:
-        hits["secondary_sale"] = (this,)
-    elif kind == WITHDRAWAL_FAILED:
-        # counts and the failed/requested ratio are windowed by the engine's counters
-        hits["withdrawal_failure"] = (this,)
-
-    price = event.price_cents
-    if price is not None:
-        currency = event.currency
-        if currency != "CNY" and (currency or "").upper() in CRYPTO_CURRENCIES:
-            hits["crypto_settlement"] = (this,)
-        issue_price = event.issue_price_cents
-        if (
-            kind in _PREMIUM_TYPES
-            and issue_price
-            and issue_price > 0
-            and price >= params.premium_ratio * issue_price
-        ):
-            hits["price_premium"] = (this,)
-
-    if kind == TRANSFER_GIFT or kind == PAYMENT:
-        _paid_transfer(event, memory, params, hits)
-
-    if kind in (TRANSFER_GIFT, SALE_SECONDARY, LISTING_CREATED) and event.item_id:
-        _hand_change(event, memory, params, hits)
-
+    for rule in _RULES_BY_TYPE.get(event.type, _RULES_FOR_ANY_TYPE):
+        rule(event, memory, params, hits)
     if len(hits) <= 1:  # most events: nothing to order
         return hits
     return {code: hits[code] for code in BEHAVIOUR_SIGNAL_CODES if code in hits}
+
+
+# -- what one event shows by itself -----------------------------------------------------------
+
+
+def _event_kind(event: MiniProgramEvent, _memory: BehaviourMemory, _params: BehaviourParams, hits: dict) -> None:
+    """A listing or a resale is secondary trading; a failed withdrawal counts towards fraud
+    (its count and the failed/requested ratio are windowed by the engine's counters)."""
+    kind = event.type
+    if kind == LISTING_CREATED:
+        hits["secondary_listing"] = (event.event_id,)
+    elif kind == SALE_SECONDARY:
+        hits["secondary_sale"] = (event.event_id,)
+    elif kind == WITHDRAWAL_FAILED:
+        hits["withdrawal_failure"] = (event.event_id,)
+
+
+def _price(event: MiniProgramEvent, _memory: BehaviourMemory, params: BehaviourParams, hits: dict) -> None:
+    """A price in crypto currency, or a sale, listing or payment at a multiple of the issue price."""
+    price = event.price_cents
+    if price is None:
+        return
+    currency = event.currency
+    if currency != "CNY" and (currency or "").upper() in CRYPTO_CURRENCIES:
+        hits["crypto_settlement"] = (event.event_id,)
+    issue_price = event.issue_price_cents
+    if event.type in _PREMIUM_TYPES and issue_price and issue_price > 0 and price >= params.premium_ratio * issue_price:
+        hits["price_premium"] = (event.event_id,)
 
 
 # -- hand changes: lock-up, flips, multi-level circulation, wash cycles ----------------------
@@ -277,7 +263,9 @@ def _hand_change(
     event: MiniProgramEvent, memory: BehaviourMemory, params: BehaviourParams, hits: dict
 ) -> None:
     """Listings only read the item's history; gifts and resales also append a leg."""
-    item = event.item_id or ""
+    item = event.item_id
+    if not item:
+        return
     at = event.occurred_at
     this = event.event_id
     legs = memory.items.get(item)
@@ -458,3 +446,42 @@ def _evidence(this: str, others: list[str], *, newest_first: bool = False) -> tu
     if not newest_first:
         kept.reverse()
     return (this, *kept)
+
+
+# -- the rules, grouped by the memory they share ----------------------------------------------
+
+Rule = Callable[[MiniProgramEvent, BehaviourMemory, BehaviourParams, dict], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourRule:
+    """One function computing a group of signals from the part of :class:`BehaviourMemory`
+    they share. ``event_types`` None: it looks at every event."""
+
+    name: str
+    memory: str
+    event_types: frozenset[str] | None
+    emits: tuple[str, ...]
+    apply: Rule
+
+
+# In this order per event: the order memory is updated in.
+BEHAVIOUR_RULES: tuple[BehaviourRule, ...] = (
+    BehaviourRule("event_kind", "", frozenset({LISTING_CREATED, SALE_SECONDARY, WITHDRAWAL_FAILED}),
+                  ("secondary_listing", "secondary_sale", "withdrawal_failure"), _event_kind),
+    BehaviourRule("price", "", None, ("crypto_settlement", "price_premium"), _price),
+    BehaviourRule("paid_transfers", "pending, users", frozenset({TRANSFER_GIFT, PAYMENT}),
+                  ("paid_transfer", "middleman"), _paid_transfer),
+    BehaviourRule("hand_changes", "items", frozenset({TRANSFER_GIFT, SALE_SECONDARY, LISTING_CREATED}),
+                  ("lockup_breach", "rapid_flip", "wash_trading", "multi_level_circulation"), _hand_change),
+)
+
+
+def _dispatch(rules: tuple[BehaviourRule, ...]) -> tuple[dict[str, tuple[Rule, ...]], tuple[Rule, ...]]:
+    """Per event type, the rule functions to call, in rule order (one lookup per event)."""
+    named = sorted({t for rule in rules if rule.event_types for t in rule.event_types})
+    by_type = {t: tuple(r.apply for r in rules if r.event_types is None or t in r.event_types) for t in named}
+    return by_type, tuple(r.apply for r in rules if r.event_types is None)
+
+
+_RULES_BY_TYPE, _RULES_FOR_ANY_TYPE = _dispatch(BEHAVIOUR_RULES)

@@ -37,10 +37,12 @@ from streams.core.events import (
     Qualification,
     Tick,
 )
-from streams.core.policy import FRAUD_CODES, TEXT_TRADING_CODES, TRADING_CODES, Policy
+from streams.core.policy import Policy
 from streams.core.post_signals import counts_as_offer, effective_hits
+from streams.core.rejections import UNKNOWN_ACTION
 from streams.core.scoring import Reason, Scores, score, score_values, scored_codes
-from streams.core.stance import DISCUSSION_KINDS, STANCE_SIGNAL_CODES, StanceModel
+from streams.core.signals import ACTIVITY_CODES, FRAUD_CODES, POST_CODES, STANCE_SIGNAL_CODES, TRADING_CODES
+from streams.core.stance import DISCUSSION_KINDS, StanceModel
 from streams.core.state import REMINDED, SUSPENDED, Case, QualificationView, SubjectState
 from streams.core.text_signals import TextMatcher
 from streams.core.timefmt import format_time
@@ -52,11 +54,11 @@ COLLECTIBLE_EVIDENCE = "collectible_evidence"  # posts about collectibles, mini-
 OTHER_MARKET_EVIDENCE = "other_market_evidence"  # posts about stocks, second-hand goods, art ...
 EDITORIAL_ACCOUNT = "editorial_account"  # reason code when an account's text is discounted
 FEW_OFFER_POSTS = "few_offer_posts"  # reason code when too few posts offer anything for text to count
-TEXT_CODES = frozenset(TEXT_TRADING_CODES) | {"fraud_promise", "fraud_aftermath"} | frozenset(STANCE_SIGNAL_CODES)
+TEXT_CODES = frozenset(POST_CODES)  # what a post can contribute: discounted for an editorial account
 REPEAT_AFTER_CLOSE = "repeat_after_close"  # reason: trading again soon after a "trading stopped" close
 MAX_STANCE_NOTES = 8  # per account: the explanations of its latest offer posts
 MAX_PENDING_OFFERS = 8  # per account: offers held until it shows what it sells
-_TRADING = frozenset(TRADING_CODES) - {"primary_promotion"}
+_TRADING = frozenset(TRADING_CODES) & ACTIVITY_CODES  # makes a mini program one that trades
 _FRAUD = frozenset(FRAUD_CODES)
 
 
@@ -281,7 +283,7 @@ class Detector:
     def _count(self, state: SubjectState, code: str, at: float, evidence: tuple[str, ...], outcome: Outcome) -> None:
         state.counters.add(code, 1, at, evidence, self.policy.max_evidence)
         outcome.hits.append(code)
-        if state.first_trading_at is None and (code in _TRADING or code in _FRAUD):
+        if state.first_trading_at is None and code in ACTIVITY_CODES:
             state.first_trading_at = at
 
     def _expire(self, state: SubjectState, clock: float) -> None:
@@ -316,7 +318,7 @@ class Detector:
         if appeal.outcome != "overturned":
             return  # upheld: the suspension stands, nothing to send
         if case is None or case.state != SUSPENDED or appeal.action_id not in case.suspension_action_ids:
-            outcome.rejected = ("unknown_action",
+            outcome.rejected = (UNKNOWN_ACTION,
                                 f"appeal {appeal.appeal_id[:64]!r} names no suspension of this account's open case")
             return
         reason = (Reason("appeal_overturned", 0.0, 1, (appeal.appeal_id,)),)

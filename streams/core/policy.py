@@ -14,20 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.core.behaviour import BEHAVIOUR_SIGNAL_CODES, BehaviourParams
-from streams.core.stance import OFFER_STANCE, SCHEME_STANCE
-from streams.core.text_signals import TEXT_SIGNAL_CODES
+from streams.core.behaviour import BehaviourParams
+from streams.core.signals import FRAUD_CODES, TRADING_CODES
 from streams.core.timefmt import TimeFormatError, parse_time
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.default.toml"
 
-# Signal codes come from the modules that emit them; the split into trading and fraud is policy.
-FRAUD_CODES = ("fraud_promise", "fraud_aftermath", SCHEME_STANCE, "withdrawal_failure", "withdrawal_failure_ratio")
-TEXT_TRADING_CODES = (OFFER_STANCE,) + tuple(code for code in TEXT_SIGNAL_CODES if code not in FRAUD_CODES)
-BEHAVIOUR_TRADING_CODES = tuple(
-    code for code in BEHAVIOUR_SIGNAL_CODES if code not in FRAUD_CODES and code not in TEXT_TRADING_CODES
-)
-TRADING_CODES = TEXT_TRADING_CODES + BEHAVIOUR_TRADING_CODES
 MODES = ("enforce", "shadow")
 
 
@@ -216,6 +208,12 @@ def _weights(table: _Reader, codes: tuple[str, ...]) -> dict[str, Weight]:
         if weight < 0 or weight > 10 or cap < 1 or cap > 1_000_000:
             raise PolicyError(f"{key}: weight must be in 0..10 and cap in 1..1000000")
         weights[code] = Weight(weight, cap)
+    missing = [code for code in codes if code not in weights]
+    if missing:
+        raise PolicyError(
+            f"{table.prefix}{missing[0]}: no weight for this signal; give every signal of the table "
+            f"[weight, cap] (a weight of 0 turns it off); missing: {', '.join(missing)}"
+        )
     return weights
 
 

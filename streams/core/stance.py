@@ -53,10 +53,9 @@ STANCE_KINDS: tuple[str, ...] = (
 OFFER_KINDS = frozenset({OFFER, SCHEME})
 DISCUSSION_KINDS = frozenset({REPORT, WARNING, EXPLANATION, OPINION, RULES_NOTICE})
 
-# The signal codes a post's stance itself contributes (weights in the policy).
+# The signal codes a post's stance itself contributes (registered in streams/core/signals.py).
 OFFER_STANCE = "offer_stance"  # trading family
 SCHEME_STANCE = "scheme_stance"  # fraud family
-STANCE_SIGNAL_CODES: tuple[str, ...] = (OFFER_STANCE, SCHEME_STANCE)
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "stance_model.json.gz"
 MODEL_FORMAT = "tradewatch-stance/1"

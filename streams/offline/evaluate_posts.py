@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from streams.core.policy import FRAUD_CODES, Policy
+from streams.core.policy import Policy
 from streams.core.post_signals import effective_hits
+from streams.core.signals import FRAUD_CODES
 from streams.core.stance import StanceModel
 from streams.core.text_signals import TextMatcher
 from streams.offline.train_stance import PLATFORM_VOICES, LabelledPost

@@ -7,6 +7,7 @@ import tomllib
 import pytest
 
 from streams.core.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy, policy_from_mapping
+from streams.core.signals import FRAUD_CODES, TRADING_CODES
 
 
 def default_mapping() -> dict:
@@ -68,3 +69,35 @@ def test_a_stance_gate_below_one_half_is_refused_naming_the_key(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PolicyError, match="stance.min_offer_probability"):
         load_policy(path)
+
+
+def test_default_policy_weighs_every_registered_signal():
+    """A signal registered in streams/core/signals.py needs a weight in the shipped policy;
+    without one the worker refuses to start."""
+    policy = load_policy()
+    assert set(policy.trading_weights) == set(TRADING_CODES)
+    assert set(policy.fraud_weights) == set(FRAUD_CODES)
+
+
+@pytest.mark.parametrize("table, code", [("trading", "middleman"), ("trading", "offer_stance"), ("fraud", "scheme_stance")])
+def test_a_registered_signal_without_a_weight_is_refused_naming_it(table, code):
+    mapping = default_mapping()
+    del mapping["scoring"][table][code]
+    with pytest.raises(PolicyError) as error:
+        policy_from_mapping(mapping, base_dir=DEFAULT_POLICY_PATH.parent)
+    assert str(error.value).startswith(f"scoring.{table}.{code}: no weight"), str(error.value)
+
+
+def test_an_explicit_zero_weight_turns_a_signal_off():
+    mapping = default_mapping()
+    mapping["scoring"]["trading"]["middleman"] = [0, 1]
+    policy = policy_from_mapping(mapping, base_dir=DEFAULT_POLICY_PATH.parent)
+    assert policy.trading_weights["middleman"].weight == 0.0
+
+
+def test_a_signal_weighed_in_the_wrong_family_is_refused():
+    mapping = default_mapping()
+    mapping["scoring"]["fraud"]["middleman"] = [0.3, 4]
+    with pytest.raises(PolicyError) as error:
+        policy_from_mapping(mapping, base_dir=DEFAULT_POLICY_PATH.parent)
+    assert str(error.value).startswith("scoring.fraud.middleman: unknown signal code")

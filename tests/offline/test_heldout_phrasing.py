@@ -16,7 +16,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.core.policy import FRAUD_CODES, load_policy
+from streams.core.policy import load_policy
+from streams.core.signals import FRAUD_CODES
 from streams.core.text_signals import TextMatcher
 from streams.offline.evaluate import evaluate
 from streams.offline.replay import replay
