@@ -43,7 +43,9 @@ from streams.commits import CommitMeter, meter_faust_commits
 from streams.config import Config
 from streams.core.engine import Detector
 from streams.core.events import Tick
-from streams.core.state import CASE_STATES, SubjectState
+from streams.core.rejections import INTERNAL_ERROR
+from streams.core.cases import CASE_STATES
+from streams.core.state import SubjectState
 from streams.decided import Unstored
 from streams.decode import DecodeError
 from streams.intake import Intake, intake_group

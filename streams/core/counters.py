@@ -142,6 +142,15 @@ class SignalCounters:
             if code in codes
         }
 
+    def totals_within(self, first: int, last: int) -> dict[str, int] | None:
+        """Per code, the sum of all its buckets, when every bucket held lies in [first, last];
+        else None. Then a code's count in the window (first, last] is its total minus its
+        ``first`` bucket, read in place: the usual window, since expiry has freed the rest.
+        The mapping is the counters' own: read it, never change it."""
+        if self._floor >= first and self._ceiling <= last:
+            return self._totals
+        return None
+
     def _window_sum(self, code: str, per_code: dict[int, int], first: int, last: int) -> int:
         """Sum of the buckets of ``code`` in (first, last].
 

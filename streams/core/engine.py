@@ -1,18 +1,16 @@
 """The detector: one input event + one subject's state -> new state, actions, signal hits.
 
-This is the policy state machine of docs/design.md, in plain Python. The live Faust worker and
-``tradewatch replay`` both call :meth:`Detector.process`, which is why they decide alike.
+The policy of docs/design.md, in plain Python. The live Faust worker and ``tradewatch replay``
+both call :meth:`Detector.process`, which is why they decide alike.
 
-Per account, a case moves  (none) -> reminded -> suspended | closed,  or straight to
-suspended (fraud) or review (allowlisted subjects). Decisions depend on event time only:
+The engine decides when to act; what an action does to an account's case is the table in
+streams/core/cases.py, and the threshold shortcut is streams/core/gate.py. Decisions depend on event time only:
 the subject clock is the largest event time seen, and a deadline that the clock jumps past
 is judged as of the deadline itself, before the event that moved the clock is counted.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +25,8 @@ from streams.core.actions import (
     make_action_id,
 )
 from streams.core.behaviour import BehaviourParams, behaviour_hits
-from streams.core.counters import BUCKET_S, SignalCounters
+from streams.core.cases import NO_CASE, REMINDED, SUSPENDED, advance, case_id_for
+from streams.core.counters import BUCKET_S
 from streams.core.events import (
     WITHDRAWAL_REQUESTED,
     Appeal,
@@ -37,24 +36,20 @@ from streams.core.events import (
     Qualification,
     Tick,
 )
+from streams.core.gate import EDITORIAL_ACCOUNT, EDITORIAL_POST, SIGNAL_POST, TEXT_CODES, ScoreGate
 from streams.core.policy import Policy
 from streams.core.post_signals import counts_as_offer, effective_hits
 from streams.core.rejections import UNKNOWN_ACTION
-from streams.core.scoring import Reason, Scores, score, score_values, scored_codes
-from streams.core.signals import ACTIVITY_CODES, FRAUD_CODES, POST_CODES, STANCE_SIGNAL_CODES, TRADING_CODES
+from streams.core.scoring import Reason, Scores, score
+from streams.core.signals import ACTIVITY_CODES, FRAUD_CODES, STANCE_SIGNAL_CODES, TRADING_CODES
 from streams.core.stance import DISCUSSION_KINDS, StanceModel
-from streams.core.state import REMINDED, SUSPENDED, Case, QualificationView, SubjectState
-from streams.core.text_signals import TextMatcher
+from streams.core.state import Case, QualificationView, SubjectState
+from streams.core.text.matching import TextMatcher
 from streams.core.timefmt import format_time
 
 MAX_TRADING_APPS = 50
-EDITORIAL_POST = "editorial_post"  # a post that reads as reporting or discussion (not a signal; counted)
-SIGNAL_POST = "signal_post"  # a post with at least one text signal (not a signal; counted)
 COLLECTIBLE_EVIDENCE = "collectible_evidence"  # posts about collectibles, mini-program events
 OTHER_MARKET_EVIDENCE = "other_market_evidence"  # posts about stocks, second-hand goods, art ...
-EDITORIAL_ACCOUNT = "editorial_account"  # reason code when an account's text is discounted
-FEW_OFFER_POSTS = "few_offer_posts"  # reason code when too few posts offer anything for text to count
-TEXT_CODES = frozenset(POST_CODES)  # what a post can contribute: discounted for an editorial account
 REPEAT_AFTER_CLOSE = "repeat_after_close"  # reason: trading again soon after a "trading stopped" close
 MAX_STANCE_NOTES = 8  # per account: the explanations of its latest offer posts
 MAX_PENDING_OFFERS = 8  # per account: offers held until it shows what it sells
@@ -74,27 +69,6 @@ class Outcome:
     rejected: tuple[str, str] | None = None  # (reason, detail): an input the shell must dead-letter
 
 
-def _sum_certainly_below(threshold: float) -> float:
-    """A bound on a weighted sum ``s`` such that ``s < bound`` makes the saturating score
-    ``round(1 - exp(-s), 6)`` (scoring.py) certainly less than ``threshold``, whatever order
-    the (at most a few dozen, non-negative) terms were added in.
-
-    ``1 - exp(-s) < threshold - 2e-6`` leaves room for the rounding to 6 decimals (5e-7) and
-    for exp's error; the relative margin of 1e-9 on the sum is far above the ~1e-14 by which
-    sums of the same terms in another order can differ.
-    """
-    if threshold - 2e-6 <= 0.0:
-        return -1.0  # never certain: every sum is >= 0
-    if threshold - 2e-6 >= 1.0:
-        return math.inf
-    return -math.log1p(-(threshold - 2e-6)) * (1.0 - 1e-9)
-
-
-def case_id_for(account_id: str, seq: int) -> str:
-    digest = hashlib.blake2b(f"{account_id}|{seq}".encode(), digest_size=10).hexdigest()
-    return f"case_{digest}"
-
-
 class Detector:
     """Applies a :class:`Policy` to one subject at a time. Holds no per-subject state."""
 
@@ -103,34 +77,13 @@ class Detector:
         self.matcher = matcher or TextMatcher.from_file(policy.vocabulary_path)
         self.stance = stance or StanceModel.from_file(policy.stance_model_path)
         self.behaviour_params = BehaviourParams.from_mapping(policy.behaviour)
-        # what _scores reads from the counters (not the bookkeeping codes with many buckets)
-        self._scored_codes = scored_codes(policy) | {"withdrawal_requested", EDITORIAL_POST, SIGNAL_POST}
+        self.gate = ScoreGate(policy)
         # Policy values read on every event (the policy is frozen)
         self._window_s = policy.window_s
         self._max_evidence = policy.max_evidence
         self._max_recent_ids = policy.max_recent_event_ids
         # after this long without an event, nothing windowed in a state can reach a later event
         self._forget_after_s = max(self._window_s, self.behaviour_params.memory_window_s)
-        # code -> (trading weight, trading cap, fraud weight, fraud cap, is a text code), for
-        # the per-event threshold test (_certainly_nothing_to_decide)
-        self._weights: dict[str, tuple[float, int, float, int, bool]] = {}
-        for code in sorted(set(policy.trading_weights) | set(policy.fraud_weights)):
-            t = policy.trading_weights.get(code)
-            f = policy.fraud_weights.get(code)
-            self._weights[code] = (
-                t.weight if t is not None and t.weight > 0 else 0.0,
-                t.cap if t is not None else 0,
-                f.weight if f is not None and f.weight > 0 else 0.0,
-                f.cap if f is not None else 0,
-                code in TEXT_CODES,
-            )
-        self._fraud_codes = tuple(code for code, w in self._weights.items() if w[2])
-        ratio = policy.fraud_weights.get("withdrawal_failure_ratio")
-        self._ratio_weight = ratio.weight if ratio is not None and ratio.weight > 0 else 0.0
-        # Sums of weighted counts below these give scores certainly below the thresholds,
-        # whatever order the terms are added in and however the score is rounded.
-        self._fraud_sum_below = _sum_certainly_below(policy.fraud_threshold)
-        self._reminder_sum_below = _sum_certainly_below(policy.trading_reminder_threshold)
 
     # ------------------------------------------------------------------ forgetting
     def forget_at(self, state: SubjectState) -> float | None:
@@ -325,6 +278,7 @@ class Detector:
         signed = {"appeal_id": appeal.appeal_id, "reviewer": appeal.reviewer}
         for kind, subject_id in case.suspended_subjects:
             self._emit(state, case, REINSTATE, kind, subject_id, reason, None, appeal.decided_at, outcome, extra=signed)
+        case.state = advance(case.state, REINSTATE)
         state.case = None
         state.counting_since = appeal.decided_at  # the reviewed evidence never reopens a case
 
@@ -356,9 +310,10 @@ class Detector:
         case = state.case
         if case is not None and case.state != REMINDED:
             return  # suspended or under review: nothing stronger to say in this case
-        if self._certainly_nothing_to_decide(state.counters, start, clock, case is not None):
+        gate = self.gate
+        if gate.certainly_below(state.counters, start, clock, case is not None):
             return  # the same answer as the exact test below, without sorting or rounding
-        trading, fraud = self._score_values(state, start, clock)
+        trading, fraud = gate.score_values(state.counters, start, clock)
         if fraud < self.policy.fraud_threshold and (
             case is not None or trading < self.policy.trading_reminder_threshold
         ):
@@ -390,7 +345,7 @@ class Detector:
                 self._suspend_or_review(state, case, scores, reasons, clock, outcome)
                 return
             deadline = clock + self.policy.repeat_grace_s
-        case.state = REMINDED
+        case.state = advance(case.state, QUALIFICATION_REMINDER)
         case.deadline = deadline
         self._emit(
             state, case, QUALIFICATION_REMINDER, OFFICIAL_ACCOUNT, state.account_id,
@@ -401,10 +356,10 @@ class Detector:
         self, state: SubjectState, case: Case, scores: Scores, reasons: tuple[Reason, ...], at: float, outcome: Outcome
     ) -> None:
         if state.account_id in self.policy.allowlist:
-            case.state = REVIEW
+            case.state = advance(case.state, REVIEW)
             self._emit(state, case, REVIEW, OFFICIAL_ACCOUNT, state.account_id, reasons, scores, at, outcome)
             return
-        case.state = SUSPENDED
+        case.state = advance(case.state, SUSPEND)
         case.deadline = None
         subjects = [[OFFICIAL_ACCOUNT, state.account_id]]
         subjects += [[MINI_PROGRAM, app] for app in sorted(state.trading_apps)]
@@ -415,19 +370,20 @@ class Detector:
 
     def _close_case(self, state: SubjectState, case: Case, reason: Reason, at: float, outcome: Outcome) -> None:
         self._emit(state, case, CASE_CLOSED, OFFICIAL_ACCOUNT, state.account_id, (reason,), None, at, outcome)
+        case.state = advance(case.state, CASE_CLOSED)
         state.case = None
         state.counting_since = at
 
     def _open_case(self, state: SubjectState, at: float) -> Case:
         state.cases_opened += 1
-        case = Case(seq=state.cases_opened, case_id=case_id_for(state.account_id, state.cases_opened), state=REMINDED, opened_at=at)
+        case = Case(seq=state.cases_opened, case_id=case_id_for(state.account_id, state.cases_opened), state=NO_CASE, opened_at=at)
         state.case = case
         return case
 
     # ------------------------------------------------------------------ helpers
     def _scores(self, state: SubjectState, start: float, end: float) -> Scores:
         counters = state.counters
-        counts, ratio, text_note = self._window(counters, start, end)
+        counts, ratio, text_note = self.gate.window(counters, start, end)
         if text_note is not None:
             # An account that mostly reports is a news or regulator account: what its posts
             # say about trading is not evidence against it; and one offer post alone is not
@@ -438,86 +394,6 @@ class Detector:
             note = Reason(code, 0.0, count, evidence)
             return score(counters, self.policy, start, end, ratio, ignore=TEXT_CODES, note=note, counts=counts)
         return score(counters, self.policy, start, end, ratio, counts=counts)
-
-    def _certainly_nothing_to_decide(self, counters: SignalCounters, start: float, end: float, has_case: bool) -> bool:
-        """True only if :meth:`_evaluate`'s exact test (scores from :meth:`_score_values`)
-        would find nothing to decide: the same weighted sums, added up in any order, compared
-        with the thresholds on the sum side with a margin (see :func:`_sum_certainly_below`).
-        False means "not certain"; the exact test decides."""
-        first = int(start // BUCKET_S)  # bucket_of, inlined (this runs for most events)
-        if not (counters._floor >= first and counters._ceiling <= int(end // BUCKET_S)):
-            counts, ratio, text_note = self._window(counters, start, end)
-            return self._sums_certainly_below(counts.items(), None, first, ratio, text_note is not None, has_case)
-        # the usual window: every count is its code's total minus the start hour (as in
-        # SignalCounters.window_counts), so read them in place instead of building a dict
-        buckets, totals = counters.buckets, counters._totals
-        requested = failures = 0
-        signal = totals[SIGNAL_POST] - buckets[SIGNAL_POST].get(first, 0) if SIGNAL_POST in buckets else 0
-        ignore_text = 0 < signal < self.policy.min_offer_posts  # as in _window
-        if not ignore_text and EDITORIAL_POST in buckets:
-            editorial = totals[EDITORIAL_POST] - buckets[EDITORIAL_POST].get(first, 0)
-            ignore_text = editorial >= self.policy.editorial_min_posts and editorial >= signal
-        if "withdrawal_failure" in buckets:
-            failures = totals["withdrawal_failure"] - buckets["withdrawal_failure"].get(first, 0)
-        if "withdrawal_requested" in buckets:
-            requested = totals["withdrawal_requested"] - buckets["withdrawal_requested"].get(first, 0)
-        ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
-        if has_case:  # only the fraud score matters: look at the few fraud codes, not every code held
-            held = [(code, buckets[code]) for code in self._fraud_codes if code in buckets]
-            if not held and ratio is None:
-                return self._fraud_sum_below > 0.0  # a fraud score of 0
-            return self._sums_certainly_below(held, totals, first, ratio, ignore_text, has_case)
-        return self._sums_certainly_below(buckets.items(), totals, first, ratio, ignore_text, has_case)
-
-    def _sums_certainly_below(
-        self, counts: Any, totals: dict[str, int] | None, first: int, ratio: tuple[int, float] | None,
-        ignore_text: bool, has_case: bool,
-    ) -> bool:
-        """The sums of :meth:`_certainly_nothing_to_decide` over ``counts``: (code, count)
-        pairs, or (code, hourly buckets) pairs when ``totals`` is given."""
-        weights = self._weights
-        trading = fraud = 0.0
-        for code, count in counts:
-            w = weights.get(code)
-            if w is None or (ignore_text and w[4]):
-                continue
-            if totals is not None:  # count is the code's hourly buckets
-                count = totals[code] - count.get(first, 0)
-            if count <= 0:
-                continue
-            if w[0]:
-                trading += w[0] * (count if count < w[1] else w[1])
-            if w[2]:
-                fraud += w[2] * (count if count < w[3] else w[3])
-        if ratio is not None and self._ratio_weight:
-            failures, share = ratio
-            if failures >= self.policy.withdrawal_min_failures and share >= self.policy.withdrawal_min_ratio:
-                fraud += self._ratio_weight
-        return fraud < self._fraud_sum_below and (has_case or trading < self._reminder_sum_below)
-
-    def _score_values(self, state: SubjectState, start: float, end: float) -> tuple[float, float]:
-        """(trading, fraud) as :meth:`_scores` would give them, without reasons or evidence."""
-        counts, ratio, text_note = self._window(state.counters, start, end)
-        return score_values(counts, self.policy, ratio, TEXT_CODES if text_note is not None else frozenset())
-
-    def _window(
-        self, counters: SignalCounters, start: float, end: float
-    ) -> tuple[dict[str, int], tuple[int, float] | None, tuple[str, int] | None]:
-        """What scoring reads in (start, end]: the counts, the withdrawal failure ratio, and
-        why the account's text does not count, if it does not: (EDITORIAL_ACCOUNT, editorial
-        posts) for an account that reads as editorial, (FEW_OFFER_POSTS, offer posts) when
-        fewer posts than the policy's ``min_offer_posts`` offer anything."""
-        counts = counters.window_counts(start, end, self._scored_codes)
-        failures = counts.get("withdrawal_failure", 0)
-        requested = counts.get("withdrawal_requested", 0)
-        ratio = (failures, failures / requested) if requested else ((failures, 1.0) if failures else None)
-        signal = counts.get(SIGNAL_POST, 0)
-        if 0 < signal < self.policy.min_offer_posts:
-            return counts, ratio, (FEW_OFFER_POSTS, signal)
-        editorial = counts.get(EDITORIAL_POST, 0)
-        if editorial >= self.policy.editorial_min_posts and editorial >= signal:
-            return counts, ratio, (EDITORIAL_ACCOUNT, editorial)
-        return counts, ratio, None
 
     @staticmethod
     def _explained(state: SubjectState, reason: Reason) -> dict[str, Any]:

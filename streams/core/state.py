@@ -15,16 +15,10 @@ import orjson
 from streams.core.behaviour import BehaviourMemory
 from streams.core.counters import RecentEventIds, SignalCounters
 
-# Case states
-REMINDED = "reminded"
-SUSPENDED = "suspended"
-REVIEW = "review"
-CASE_STATES = (REMINDED, SUSPENDED, REVIEW)
-
 
 @dataclass(slots=True)
 class Case:
-    """One episode of suspicion: opened by a reminder, fraud or review; ended by a close."""
+    """One episode of suspicion; its ``state`` moves only as streams/core/cases.py allows."""
 
     seq: int
     case_id: str

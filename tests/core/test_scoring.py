@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.core.counters import BUCKET_S, SignalCounters
-from streams.core.engine import EDITORIAL_ACCOUNT, TEXT_CODES
+from streams.core.gate import EDITORIAL_ACCOUNT, TEXT_CODES
 from streams.core.policy import load_policy
 from streams.core.scoring import Reason, score, score_values, scored_codes
 
