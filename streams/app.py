@@ -41,10 +41,10 @@ from streams import logfilter, metrics, topics
 from streams.admin import CommittedOffsets
 from streams.commits import CommitMeter, meter_faust_commits
 from streams.config import Config
+from streams.core.cases import CASE_STATES
 from streams.core.engine import Detector
 from streams.core.events import Tick
 from streams.core.rejections import INTERNAL_ERROR
-from streams.core.cases import CASE_STATES
 from streams.core.state import SubjectState
 from streams.decided import Unstored
 from streams.decode import DecodeError
@@ -287,8 +287,8 @@ def create_app(config: Config) -> Tradewatch:
             return 1
         except Exception as error:  # a bug must not acknowledge-and-lose the message (faust#189)
             log.exception("decide failed on %s[%s]@%s", message.topic, message.partition, message.offset)
-            metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
-            await dead_letter_or_stop(message, dead_letter_headers(message, "internal_error", type(error).__name__))
+            metrics.INVALID_EVENTS.labels(message.topic, INTERNAL_ERROR).inc()
+            await dead_letter_or_stop(message, dead_letter_headers(message, INTERNAL_ERROR, type(error).__name__))
             unstored.decided(event)
             return 1
         lane = lanes.of(message.partition)
@@ -325,9 +325,9 @@ def create_app(config: Config) -> Tradewatch:
                 state, outcome = detector.process(previous, core_event)
             except Exception as error:  # one bad event must not lose the rest of its bundle
                 log.exception("decide failed on an event of %s[%s]@%s", message.topic, message.partition, message.offset)
-                metrics.INVALID_EVENTS.labels(message.topic, "internal_error").inc()
+                metrics.INVALID_EVENTS.labels(message.topic, INTERNAL_ERROR).inc()
                 single = _SingleEvent(message, account, encode_event(core_event, produced_at))
-                await dead_letter_or_stop(single, dead_letter_headers(single, "internal_error", type(error).__name__))
+                await dead_letter_or_stop(single, dead_letter_headers(single, INTERNAL_ERROR, type(error).__name__))
                 continue
             touched[account] = state  # stored even after a duplicate: see streams/decided.py
             if outcome.rejected is not None:  # e.g. an appeal naming no suspension of ours

@@ -3,7 +3,7 @@
 Anyone who can write ``enforcement.appeals.v1`` could otherwise reinstate any suspension: an
 ``action_id`` is computable (a hash of subject, case and action) and the payload's
 ``reviewer`` is free text. So an appeal is accepted only with a valid signature (the same
-header scheme as signed actions, ``streams/signing.py``, over the appeal's topic, key and
+header scheme as signed actions, ``streams/signing/core.py``, over the appeal's topic, key and
 value) by one of the reviewer keys configured in ``TRADEWATCH_REVIEWER_KEYS`` /
 ``TRADEWATCH_REVIEWER_KEYS_DIR``; the accepted appeal's ``reviewer`` becomes the key id that
 signed it (who decided is who holds the key). Everything else is rejected with a reason and
@@ -18,11 +18,9 @@ from dataclasses import replace
 from typing import Any
 
 from streams.core.events import Appeal
+from streams.core.rejections import BAD_SIGNATURE, UNSIGNED_APPEAL
 from streams.decode import DecodeError
 from streams.signing import ENV_REVIEWER_KEYS, SignatureError, SigningKeys, verify
-
-UNSIGNED = "unsigned_appeal"
-BAD_SIGNATURE = "bad_signature"
 
 
 def verified_appeal(appeal: Appeal, reviewers: SigningKeys | None, topic: str, key: bytes | None,
@@ -30,10 +28,10 @@ def verified_appeal(appeal: Appeal, reviewers: SigningKeys | None, topic: str, k
     """The appeal, its reviewer set to the key id that signed it; DecodeError if unsigned or
     not signed by a configured reviewer key."""
     if reviewers is None:
-        raise DecodeError(UNSIGNED, f"no reviewer keys are configured ({ENV_REVIEWER_KEYS}): no appeal counts")
+        raise DecodeError(UNSIGNED_APPEAL, f"no reviewer keys are configured ({ENV_REVIEWER_KEYS}): no appeal counts")
     try:
         key_id = verify(reviewers, topic, key, value, headers)
     except SignatureError as error:
-        reason = UNSIGNED if error.reason == "missing_signature" else BAD_SIGNATURE
+        reason = UNSIGNED_APPEAL if error.reason == "missing_signature" else BAD_SIGNATURE
         raise DecodeError(reason, str(error)) from None
     return replace(appeal, reviewer=key_id)

@@ -365,7 +365,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def settings_table() -> str:
-    """The README's configuration table, generated from the one list of settings."""
+    """The configuration table of docs/reference.md, generated from the one list of settings."""
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     rows += [f"| `{s.env}` | `{s.default or '(empty)'}` | {s.help} |" for s in SETTINGS]
     return "\n".join(rows)

@@ -1,7 +1,7 @@
 """The one configuration object: ``TRADEWATCH_*`` environment variables, checked at start.
 
-Every setting is declared once in ``SETTINGS`` (name, default, meaning); the README's
-configuration table is written from the same list. A bad value stops the process at start
+Every setting is declared once in ``SETTINGS`` (name, default, meaning); the table in
+docs/reference.md is written from the same list. A bad value stops the process at start
 with the variable's name and what is allowed, instead of failing later inside Kafka code.
 """
 

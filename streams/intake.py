@@ -22,6 +22,7 @@ from streams import metrics, topics
 from streams.appeals import verified_appeal
 from streams.commits import CommitMeter
 from streams.core.events import Appeal, InputEvent
+from streams.core.rejections import FUTURE_TIME, INTERNAL_ERROR
 from streams.core.timefmt import format_time
 from streams.decode import DecodeError, DecodeLimits, decode_input
 from streams.lag import LagMeter
@@ -40,7 +41,7 @@ log = logging.getLogger("tradewatch")
 def check_event_time(event: InputEvent, now: float, max_future_skew_s: float) -> None:
     if event.event_time > now + max_future_skew_s:
         raise DecodeError(
-            "future_time",
+            FUTURE_TIME,
             f"event time {_readable(event.event_time)} is more than {max_future_skew_s:g}s ahead of the wall clock",
         )
 
@@ -173,7 +174,7 @@ class Intake:
             reason, detail = error.reason, error.message
         except Exception as error:  # a bug must not acknowledge-and-lose the message
             log.exception("intake failed on %s[%s]@%s", record.topic, record.partition, record.offset)
-            reason, detail = "internal_error", type(error).__name__
+            reason, detail = INTERNAL_ERROR, type(error).__name__
         else:
             self.progress.read(tp, decoded.event_time, now)
             metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)

@@ -209,7 +209,7 @@ WORKER_READY = Gauge(
 
 
 def metrics_table() -> str:
-    """The README's metrics table, generated from the registry so the two cannot drift."""
+    """The metrics table of docs/reference.md, generated from the registry so the two cannot drift."""
     rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
     rows.append("| `process_*`, `python_info`, `python_gc_*` | - | - | The standard process, platform and "
                 "garbage-collector series of prometheus-client (memory, CPU, open files, interpreter). |")

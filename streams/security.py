@@ -35,7 +35,7 @@ ENV_CERTFILE = "TRADEWATCH_SSL_CERTFILE"
 ENV_KEYFILE = "TRADEWATCH_SSL_KEYFILE"
 ENV_CHECK_HOSTNAME = "TRADEWATCH_SSL_CHECK_HOSTNAME"
 
-# (env, default, help): config.py turns these into Setting rows, and so into the README table.
+# (env, default, help): config.py turns these into Setting rows, and so into the table in docs/reference.md.
 SECURITY_SETTINGS: tuple[tuple[str, str, str], ...] = (
     (ENV_PROTOCOL, "PLAINTEXT", "Kafka security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"),
     (ENV_MECHANISM, "", "SASL mechanism: SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN; empty = SCRAM-SHA-512 (SASL_* protocols only)"),

@@ -26,10 +26,9 @@ import orjson
 from aiokafka.partitioner import murmur2
 
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification, Tick
+from streams.core.rejections import INVALID_INTERNAL
 from streams.decode import DecodeError
 from streams.topics import INPUT_TOPICS
-
-INVALID_INTERNAL = "invalid_internal"  # dead-letter reason: a record on the internal topic intake did not write
 
 _KINDS: dict[str, type] = {"p": Post, "m": MiniProgramEvent, "q": Qualification, "a": Appeal, "t": Tick}
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}

@@ -12,17 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.core.events import Appeal, MiniProgramEvent, Post, Qualification
+from streams.core.events import MINI_PROGRAM_EVENT_KINDS, Appeal, MiniProgramEvent, Post, Qualification
+from streams.core.rejections import REJECTION_CODES
 from streams.core.timefmt import parse_time
 from streams.decode import (
-    _MAX_REENCODED_GROWTH,
-    _MP_TYPES,
-    DECODE_REASONS,
-    INPUT_TOPICS,
     DecodeError,
     DecodeLimits,
-    _plainly_valid_mini_program_event,
-    _validator,
     certainly_within_limits,
     decode_document,
     decode_input,
@@ -31,6 +26,10 @@ from streams.decode import (
     schema_dir,
     validate_action,
 )
+from streams.decode.limits import _MAX_REENCODED_GROWTH
+from streams.decode.plain import _MP_TYPES, _plainly_valid_mini_program_event
+from streams.decode.schemas import _validator
+from streams.topics import INPUT_TOPICS
 
 SECRET_TEXT = "机密正文-do-not-log-7f3a"
 
@@ -118,7 +117,7 @@ VALID_BY_TOPIC = {
 def reason_of(topic: str, raw: bytes | str | dict, limits: DecodeLimits = DecodeLimits()) -> str:
     with pytest.raises(DecodeError) as caught:
         decode_input(topic, raw, limits)
-    assert caught.value.reason in DECODE_REASONS
+    assert caught.value.reason in REJECTION_CODES
     return caught.value.reason
 
 
@@ -409,7 +408,7 @@ def _decodes_or_rejects(topic: str, raw: Any) -> None:
     try:
         event = decode_input(topic, raw)
     except DecodeError as exc:
-        assert exc.reason in DECODE_REASONS
+        assert exc.reason in REJECTION_CODES
         return
     assert event.subject_account
 
@@ -525,8 +524,15 @@ def test_certainly_within_limits_is_never_wrong(source: str, max_bytes: int, max
         assert nesting_depth(encoded) <= max_depth
 
 
+def test_mini_program_event_kinds_are_the_schema_enum() -> None:
+    """The core's registry of event types is the contract's list, in its order."""
+    enum = load_schema("miniprogram.events.v1")["properties"]["type"]["enum"]
+    assert MINI_PROGRAM_EVENT_KINDS == tuple(enum)
+    assert _MP_TYPES == frozenset(MINI_PROGRAM_EVENT_KINDS)
+
+
 def test_mini_program_fast_check_was_written_against_this_schema() -> None:
-    """decode._plainly_valid_mini_program_event mirrors these rules: if the schema changes,
+    """_plainly_valid_mini_program_event mirrors these rules: if the schema changes,
     revisit it (it may only ever accept documents the schema accepts)."""
     schema = load_schema("miniprogram.events.v1")
     rules = {name: {k: v for k, v in prop.items() if k != "description"} for name, prop in schema["properties"].items()}
@@ -601,7 +607,7 @@ def _parse_or_error(value: str) -> Any:
 
 @pytest.mark.parametrize("value", _TIME_EDGES)
 def test_plain_time_is_parse_time_or_declines(value: str) -> None:
-    from streams.decode import _plain_time
+    from streams.decode.plain import _plain_time
 
     fast = _plain_time(value)
     assert fast is None or (repr(fast) == repr(_parse_or_error(value)))
@@ -615,7 +621,8 @@ def test_plain_time_is_parse_time_or_declines(value: str) -> None:
         lambda o: f"{o[0]}{o[1]:02d}:{o[2]:02d}")),
 )
 def test_plain_time_matches_the_schema_and_parse_time(y, mo, d, sep, h, mi, s, offset) -> None:
-    from streams.decode import RFC3339_DATE_TIME, _plain_time
+    from streams.decode import RFC3339_DATE_TIME
+    from streams.decode.plain import _plain_time
 
     value = f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}{offset}"
     for _ in range(2):  # the second call reads the cached hour start
@@ -626,7 +633,8 @@ def test_plain_time_matches_the_schema_and_parse_time(y, mo, d, sep, h, mi, s, o
 
 @pytest.mark.parametrize("value", _TIME_EDGES + ["2022-W01-1T08:15:23+08:00", "2022-03-20T08:15:23z", "x" * 25, 5])
 def test_plain_time_is_the_schema_and_parse_time_or_declines(value: Any) -> None:
-    from streams.decode import RFC3339_DATE_TIME, _plain_time
+    from streams.decode import RFC3339_DATE_TIME
+    from streams.decode.plain import _plain_time
 
     for _ in range(2):
         plain = _plain_time(value)
@@ -661,7 +669,7 @@ def test_plain_mini_program_event_is_decode_document_or_declines() -> None:
 
 
 def test_post_fast_check_was_written_against_this_schema() -> None:
-    """decode._plain_post mirrors these rules: if the schema changes, revisit it."""
+    """_plain_post mirrors these rules: if the schema changes, revisit it."""
     schema = load_schema("posts.v1")
     rules = {name: {k: v for k, v in prop.items() if k != "description"} for name, prop in schema["properties"].items()}
     assert rules == {
@@ -699,7 +707,8 @@ _post_field_values = (
     drop=st.sets(st.sampled_from(["event_id", "account_id", "published_at", "text", "title", "links"]), max_size=2),
 )
 def test_post_fast_check_only_passes_what_the_schema_accepts_and_builds_the_same(changes: dict, drop: set) -> None:
-    from streams.decode import _build_post, _plain_post
+    from streams.decode.decoder import _build_post
+    from streams.decode.plain import _plain_post
 
     document = make_post(**changes)
     for key in drop:
@@ -712,7 +721,7 @@ def test_post_fast_check_only_passes_what_the_schema_accepts_and_builds_the_same
 
 
 def test_post_fast_check_passes_the_plain_examples() -> None:
-    from streams.decode import _plain_post
+    from streams.decode.plain import _plain_post
 
     assert _plain_post(make_post()) is not None
     assert _plain_post(make_post(title=None, links=None, account_name=None)) is not None

@@ -13,8 +13,6 @@ import pytest
 
 from streams.core.events import APPEAL_OUTCOMES, MINI_PROGRAM_EVENT_TYPES, QUALIFICATION_STATUSES
 from streams.decode import (
-    ACTIONS,
-    INPUT_TOPICS,
     SCHEMA_NAMES,
     DecodeError,
     decode_input,
@@ -22,6 +20,7 @@ from streams.decode import (
     schema_dir,
     validate_action,
 )
+from streams.topics import ACTIONS, INPUT_TOPICS
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 EXAMPLES = schema_dir() / "examples"

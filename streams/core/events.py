@@ -23,19 +23,19 @@ AIRDROP = "airdrop"
 WITHDRAWAL_REQUESTED = "withdrawal.requested"
 WITHDRAWAL_FAILED = "withdrawal.failed"
 
-MINI_PROGRAM_EVENT_TYPES = frozenset(
-    {
-        SALE_PRIMARY,
-        LISTING_CREATED,
-        LISTING_CANCELLED,
-        SALE_SECONDARY,
-        TRANSFER_GIFT,
-        PAYMENT,
-        AIRDROP,
-        WITHDRAWAL_REQUESTED,
-        WITHDRAWAL_FAILED,
-    }
+MINI_PROGRAM_EVENT_KINDS: tuple[str, ...] = (
+    SALE_PRIMARY,
+    LISTING_CREATED,
+    LISTING_CANCELLED,
+    SALE_SECONDARY,
+    TRANSFER_GIFT,
+    PAYMENT,
+    AIRDROP,
+    WITHDRAWAL_REQUESTED,
+    WITHDRAWAL_FAILED,
 )
+"""Every mini-program event ``type``, in the schema's order: the schema's enum exactly."""
+MINI_PROGRAM_EVENT_TYPES = frozenset(MINI_PROGRAM_EVENT_KINDS)
 
 QUALIFICATION_STATUSES = frozenset({"submitted", "verified", "rejected", "expired", "revoked"})
 APPEAL_OUTCOMES = frozenset({"upheld", "overturned"})

@@ -37,14 +37,17 @@ class RejectionReason:
 
 REJECTION_REASONS: tuple[RejectionReason, ...] = (
     RejectionReason(TOO_LARGE, "The message is larger than the size limit (`TRADEWATCH_MAX_MESSAGE_BYTES`)."),
-    RejectionReason(TOO_DEEP, "The JSON nests arrays and objects deeper than the depth limit (`TRADEWATCH_MAX_JSON_DEPTH`)."),
+    RejectionReason(TOO_DEEP, "The JSON nests deeper than the depth limit (`TRADEWATCH_MAX_JSON_DEPTH`)."),
     RejectionReason(INVALID_UTF8, "The value is not valid UTF-8."),
     RejectionReason(NOT_JSON, "The value is missing or not JSON (NaN and Infinity included)."),
     RejectionReason(NOT_OBJECT, "The JSON value is not an object (in replay: a recording line of the wrong shape)."),
     RejectionReason(SCHEMA, "The document does not match its topic's JSON Schema."),
-    RejectionReason(BAD_TIME, "A time field is not an RFC 3339 time with an offset, or names a day that does not exist."),
+    RejectionReason(BAD_TIME, "A time is not RFC 3339 with an offset, or names a day that does not exist."),
     RejectionReason(UNKNOWN_TOPIC, "The message comes from a topic that is not an input topic."),
-    RejectionReason(FUTURE_TIME, "The event time is further ahead of the wall clock than the allowed skew (`TRADEWATCH_MAX_FUTURE_SKEW_SECONDS`)."),
+    RejectionReason(
+        FUTURE_TIME,
+        "The event time is further ahead of the wall clock than allowed (`TRADEWATCH_MAX_FUTURE_SKEW_SECONDS`).",
+    ),
     RejectionReason(INVALID_INTERNAL, "A record on the internal topic that intake did not write (forged or corrupt)."),
     RejectionReason(UNSIGNED_APPEAL, "An appeal without a reviewer's signature, or no reviewer keys are configured."),
     RejectionReason(BAD_SIGNATURE, "An appeal whose signature does not verify with any configured reviewer key."),

@@ -27,6 +27,7 @@ from streams.core.actions import stamp
 from streams.core.engine import Detector
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Tick
 from streams.core.policy import Policy
+from streams.core.rejections import NOT_JSON, NOT_OBJECT
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
 from streams.decode import (
@@ -89,9 +90,9 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits, reviewers: SigningKe
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise DecodeError("not_json", "recording line is not JSON") from None
+        raise DecodeError(NOT_JSON, "recording line is not JSON") from None
     if not isinstance(record, dict) or not isinstance(record.get("topic"), str) or "value" not in record:
-        raise DecodeError("not_object", 'recording line must be {"topic": ..., "key": ..., "value": {...}}')
+        raise DecodeError(NOT_OBJECT, 'recording line must be {"topic": ..., "key": ..., "value": {...}}')
     topic = record["topic"]
     value = record["value"]
     if topic == APPEALS:
@@ -114,7 +115,7 @@ def _signed_appeal(record: dict[str, Any], limits: DecodeLimits, reviewers: Sign
     key = record.get("key")
     headers = record.get("headers") or {}
     if not isinstance(headers, dict):
-        raise DecodeError("not_object", 'a recording line\'s "headers" must be an object of strings')
+        raise DecodeError(NOT_OBJECT, 'a recording line\'s "headers" must be an object of strings')
     pairs = [(str(name), str(text).encode()) for name, text in headers.items()]
     assert isinstance(appeal, Appeal)
     return verified_appeal(appeal, reviewers, APPEALS, key.encode() if isinstance(key, str) else None, raw_value, pairs)

@@ -37,7 +37,7 @@ ENV_KEY_ID = "TRADEWATCH_SIGNING_KEY_ID"
 ENV_REVIEWER_KEYS = "TRADEWATCH_REVIEWER_KEYS"
 ENV_REVIEWER_KEYS_DIR = "TRADEWATCH_REVIEWER_KEYS_DIR"
 
-# (env, default, help): config.py turns these into Setting rows, and so into the README table.
+# (env, default, help): config.py turns these into Setting rows, and so into the table in docs/reference.md.
 SIGNING_SETTINGS: tuple[tuple[str, str, str], ...] = (
     (ENV_KEYS, "", "action signing keys: kid:BASE64 or kid=@/path/file, comma-separated (secrets >= 32 bytes; PEM file = Ed25519); empty = actions are not signed"),
     (ENV_KEYS_DIR, "", "directory with one key file per key id (e.g. a mounted Kubernetes Secret); combined with TRADEWATCH_SIGNING_KEYS"),

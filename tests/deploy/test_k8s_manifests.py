@@ -24,6 +24,7 @@ from .deploy_files import (
     INPUT_TOPICS,
     K8S_DIR,
     LEADER_TOPIC,
+    OUTPUT_TOPICS,
     PROMETHEUS_K8S_CONFIG,
     REKEYED_TOPIC,
     load_yaml,
@@ -379,3 +380,11 @@ def test_kubeconform_strict_accepts_every_manifest(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     core = [doc for doc in manifests() if (doc["apiVersion"], doc["kind"]) not in CRD_KINDS]
     assert f"Valid: {len(core)}, Invalid: 0, Errors: 0" in done.stdout, done.stdout
+
+
+def test_the_deployed_topic_list_is_the_topic_registry() -> None:
+    """A topic added to streams/topics.py must be added to the deployment's list too, and so
+    get its KafkaTopic (the test above) and its grants (kafka-users.yaml)."""
+    from streams.topics import TOPIC_SPECS
+
+    assert sorted(INPUT_TOPICS + OUTPUT_TOPICS) == sorted(spec.name for spec in TOPIC_SPECS)

@@ -202,3 +202,12 @@ def test_dashboard_follows_the_dashboard_linter_rules_it_was_flagged_for() -> No
             assert 'job=~"$job"' in expr and 'instance=~"$instance"' in expr, (panel["title"], expr)
             assert 'namespace=~"$namespace"' in expr, (panel["title"], expr)
             assert 'job="' not in expr, (panel["title"], expr)
+
+
+def test_every_exported_metric_is_on_the_dashboard() -> None:
+    """A metric no panel shows is one on-call cannot see: add a panel with the metric."""
+    shown = set().union(*(queried_metric_names(expr) for expr in dashboard_exprs(load_dashboard())))
+    names = exported_sample_names()
+    families = {names[name] for name in shown if name in names}
+    missing = sorted(f.name for f in REGISTRY.collect() if f.name.startswith("tradewatch_") and f.name not in families)
+    assert not missing, f"metrics on no dashboard panel: {missing}"

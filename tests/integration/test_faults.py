@@ -122,7 +122,7 @@ def caught_up_or_restarted(kafka, group: str, worker: WorkerProcess, data_dir) -
 
     Seen with Faust 0.15.3 after a hard kill or a rebalance (at session start too, 1 run in 4
     of the shrink/grow test on this machine): an input partition gets no delivery and its
-    commit stops advancing (the lag alert fires; see README "Guarantees"). A restart resumes
+    commit stops advancing (the lag alert fires; see docs/guarantees.md). A restart resumes
     from the committed offsets, and nothing may be lost or doubled by that: the caller still
     compares every action with replay.
     """
