@@ -1,6 +1,6 @@
 """Which of a post's text signals count: the stance gate.
 
-Two independent readings of a post meet here: the vocabulary (:mod:`text_signals`: which
+Two independent readings of a post meet here: the vocabulary (:mod:`streams.core.text.matching`: which
 trading and fraud cues it carries, with the context rules for negation, other markets and
 reporting) and the stance (:mod:`stance`: whether the post offers trading or runs a scheme, or
 only talks about it). The rule is the domain's: **an account is acted on for trading it

@@ -18,7 +18,7 @@ FRAUD = "fraud"  # weighs in fraud_score ([scoring.fraud])
 FAMILIES = (TRADING, FRAUD)
 
 STANCE = "stance"  # a post's speech act (streams/core/stance.py, post_signals.py)
-TEXT = "text"  # vocabulary cues inside an offer or scheme post (streams/core/text_signals.py)
+TEXT = "text"  # vocabulary cues inside an offer or scheme post (streams/core/text/matching.py)
 BEHAVIOUR = "behaviour"  # mini-program events (streams/core/behaviour.py)
 WINDOW = "window"  # computed from the account's counters over the window (core/scoring.py)
 SOURCES = (STANCE, TEXT, BEHAVIOUR, WINDOW)

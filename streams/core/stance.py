@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from streams.core.text_signals import normalise
+from streams.core.text.normalise import normalise
 
 # The kinds of speech act a post can be. Two are offers (the account trades, or runs a
 # scheme); the rest are ways of talking about trading without doing it.

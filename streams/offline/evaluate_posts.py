@@ -21,7 +21,7 @@ from streams.core.policy import Policy
 from streams.core.post_signals import effective_hits
 from streams.core.signals import FRAUD_CODES
 from streams.core.stance import StanceModel
-from streams.core.text_signals import TextMatcher
+from streams.core.text.matching import TextMatcher
 from streams.offline.train_stance import PLATFORM_VOICES, LabelledPost
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streams.core.text_signals import TextMatcher
+from streams.core.text.matching import TextMatcher
 
 HELDOUT = Path(__file__).resolve().parents[1] / "data" / "heldout_posts.jsonl"
 TRADING = {"trading_venue", "price_speculation", "off_platform_trade", "crypto_settlement", "split_ownership"}

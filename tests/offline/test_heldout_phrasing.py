@@ -18,7 +18,7 @@ import pytest
 
 from streams.core.policy import load_policy
 from streams.core.signals import FRAUD_CODES
-from streams.core.text_signals import TextMatcher
+from streams.core.text.matching import TextMatcher
 from streams.offline.evaluate import evaluate
 from streams.offline.replay import replay
 from streams.offline.simulate import simulate

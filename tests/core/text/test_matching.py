@@ -1,4 +1,4 @@
-"""Text signals: trading and fraud posts must be caught; news, notices and other markets never."""
+"""Vocabulary matching: trading and fraud posts must be caught; news, notices and other markets never."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import tomllib
 
 import pytest
 
-from streams.core.text_signals import (
+from streams.core.text.matching import (
     DEFAULT_VOCABULARY_PATH,
     TEXT_SIGNAL_CODES,
     TextHit,
     TextMatcher,
     VocabularyError,
-    normalise,
 )
+from tests.core.text.helpers import CRACKDOWN_NEWS
 
 
 @pytest.fixture(scope="module")
@@ -27,31 +27,6 @@ def codes(hits: list[TextHit]) -> set[str]:
 
 def hit(hits: list[TextHit], code: str) -> TextHit:
     return next(h for h in hits if h.code == code)
-
-
-# --- normalisation ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "disguised",
-    ["二 级 市 场", "二*级*市*场", "二·级-市_场", "二❤级😀市|场", "二\u200b级\u200d市场",
-     "二，级，市，场", "二级 市场"],
-)
-def test_normaliser_removes_separators_hiding_a_chinese_word(disguised: str) -> None:
-    assert "二级市场" in normalise(disguised)
-
-
-def test_normaliser_folds_full_width_and_case() -> None:
-    assert normalise("ＵＳＤＴ结算，ＮＦＴ") == "usdt结算,nft"
-
-
-def test_normaliser_keeps_clause_breaks_and_english_word_spaces() -> None:
-    assert normalise("不开放二级市场。欢迎 交易") == "不开放二级市场。欢迎交易"
-    assert normalise("secondary  market,\tnow open") == "secondary market, now open"
-
-
-def test_normaliser_collapses_letter_by_letter_spelling() -> None:
-    assert "usdt" in normalise("支持 U S D T 支付")
 
 
 # --- trading posts are caught ----------------------------------------------------------------
@@ -79,11 +54,6 @@ def test_floor_price_and_premium_speculation(matcher: TextMatcher) -> None:
 )
 def test_off_platform_trade_with_disguised_contact_handle(matcher: TextMatcher, text: str) -> None:
     assert "off_platform_trade" in codes(matcher.match("", text))
-
-
-def test_business_contact_handle_is_not_a_trade(matcher: TextMatcher) -> None:
-    hits = matcher.match("", "XX数字藏品平台。商务合作请加微信：bizcoop2022")
-    assert "off_platform_trade" not in codes(hits)
 
 
 def test_crypto_settlement_and_wallet_address(matcher: TextMatcher) -> None:
@@ -117,18 +87,6 @@ def test_disguised_spacing_still_counts(matcher: TextMatcher) -> None:
     assert "trading_venue" in codes(hits)
 
 
-def test_negator_after_the_term_in_another_clause_does_not_cancel(matcher: TextMatcher) -> None:
-    hits = matcher.match("", "数字藏品二级市场已开放，不要犹豫，别错过")
-    assert "trading_venue" in codes(hits)
-
-
-def test_trading_platform_cannot_buy_a_pass_with_one_regulation_word(
-        matcher: TextMatcher) -> None:
-    text = ("响应监管要求，风险提示：理性消费。数字藏品二级市场今日开放，寄售手续费2%，"
-            "地板价已翻倍，欢迎挂售")
-    assert "trading_venue" in codes(matcher.match("", text))
-
-
 def test_hits_follow_code_order_and_cap_terms(matcher: TextMatcher) -> None:
     text = ("数字藏品寄售、挂售、转售、二次交易、多级流转、自由交易全面开放，"
             "地板价翻倍，USDT结算，保本回购")
@@ -139,14 +97,6 @@ def test_hits_follow_code_order_and_cap_terms(matcher: TextMatcher) -> None:
 
 
 # --- traps: nothing, ever --------------------------------------------------------------------
-
-CRACKDOWN_NEWS = (
-    "十余家数字藏品平台公众号被封禁",
-    "据新华社报道，3月下旬，某社交平台封禁了十余家数字藏品平台的公众号，此前已下架其小程序。"
-    "记者调查发现，这些平台大多开放二级市场，允许用户寄售、转售藏品，部分藏品地板价较发售价溢价"
-    "上百倍，一日牛熊，炒作明显，还有人在群内私下交易，用USDT结算。业内专家表示，监管部门已明确"
-    "数字藏品不得开展二级交易，提醒广大投资者谨防炒作，远离场外交易。",
-)
 
 TRAPS = {
     "crackdown news": CRACKDOWN_NEWS,
@@ -196,13 +146,6 @@ def test_primary_sale_announcement_is_only_promotion(matcher: TextMatcher) -> No
     assert codes(hits) == {"primary_promotion"}
 
 
-def test_news_printing_a_live_contact_handle_gets_no_reporting_pass(
-        matcher: TextMatcher) -> None:
-    title, text = CRACKDOWN_NEWS
-    hits = matcher.match(title, text + "数字藏品二级市场私下交易请加V：nft888")
-    assert "off_platform_trade" in codes(hits)
-
-
 # --- vocabulary loading ----------------------------------------------------------------------
 
 
@@ -244,36 +187,10 @@ def test_small_custom_vocabulary_applies_the_same_rules() -> None:
     assert matcher.match("", "寄售") == []
 
 
-def test_grouped_trie_matches_like_the_flat_alternation() -> None:
-    """The CJK trie is split into groups behind look-aheads (faster in CPython's engine);
-    every match must be the one the flat alternation finds."""
-    import json
-    import random
-    import re
-    from pathlib import Path
-
-    from streams.core.text_signals import DEFAULT_VOCABULARY_PATH, _is_word_char, _trie_regex, normalise
-    from streams.offline.simulate import simulate
-
-    matcher = TextMatcher.from_file(DEFAULT_VOCABULARY_PATH)
-    terms = [t for t in matcher._literals if not _is_word_char(t[0])]
-    grouped, flat = re.compile(_trie_regex(terms)), re.compile(_trie_regex(terms, group_size=10**6))
-    assert grouped.pattern != flat.pattern
-    texts = [record["value"].get("text", "") for record in simulate(seed=5, accounts=60, days=2.0).records]
-    heldout = Path(__file__).resolve().parents[1] / "data" / "heldout_posts.jsonl"
-    texts += [json.loads(line).get("text", "") for line in heldout.read_text(encoding="utf-8").splitlines() if line]
-    rng = random.Random(1)  # runs of vocabulary terms with noise between them: overlaps and prefixes
-    texts += ["".join(rng.choice(terms)[: rng.randint(1, 6)] + rng.choice(["", "的", " ", "，", "a"])
-                      for _ in range(30)) for _ in range(300)]
-    for text in map(normalise, texts):
-        assert [(m.span(), m.group()) for m in grouped.finditer(text)] == [
-            (m.span(), m.group()) for m in flat.finditer(text)]
-
-
 def test_analysis_cost_grows_linearly_with_the_post_length():
     """A post dense with trading words, negators and quotes: ten times longer costs about ten
-    times as much (it was quadratic: 100k characters took ~120 times as long as 10k), so one
-    hostile post cannot stall the event loop that decides every account of a worker."""
+    times as much (a quadratic analysis takes ~120 times as long for 100k characters as for
+    10k), so one hostile post cannot stall the event loop that decides every account of a worker."""
     import time
 
     matcher = TextMatcher.default()
