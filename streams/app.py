@@ -25,19 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import heapq
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import faust
-from faust.serializers import codecs
 from faust.types import TP, TableT
 
-from streams import logfilter, metrics, topics
+from streams import faustcompat, logfilter, metrics, topics
 from streams.admin import CommittedOffsets
 from streams.commits import CommitMeter, meter_faust_commits
 from streams.config import Config
@@ -46,6 +44,7 @@ from streams.core.engine import Detector
 from streams.core.events import Tick
 from streams.core.rejections import INTERNAL_ERROR
 from streams.core.state import SubjectState
+from streams.deadlines import PendingDeadlines
 from streams.decided import Unstored
 from streams.decode import DecodeError
 from streams.intake import Intake, intake_group
@@ -54,7 +53,7 @@ from streams.lanes import Lanes
 from streams.ordering import OffsetOrder, SkippedHeadWatch
 from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
 from streams.readoffsets import RewindableReadOffsets
-from streams.wire import decode_record, encode_event, subject_partition
+from streams.wire import decode_record, encode_event
 
 log = logging.getLogger("tradewatch")
 logfilter.install(log)  # ids in log lines come from producers: a newline must not forge a line
@@ -68,34 +67,6 @@ STORE_MAX_ACCOUNTS = 20_000  # ... or as soon as this many accounts wait
 STORE_SPREAD_S = 4.0  # ... each batch written evenly over this long: no burst, done before the next
 STORE_CHUNK = 50  # at most this many states written between two messages
 STORE_IDLE_S = 0.5  # ... and all of them once no message came for this long
-
-
-class SubjectStateCodec(codecs.Codec):
-    """Table values are SubjectState objects in memory and compact JSON in the changelog."""
-
-    def _dumps(self, obj: SubjectState) -> bytes:
-        return obj.to_bytes()
-
-    def _loads(self, s: bytes) -> SubjectState:
-        return SubjectState.from_bytes(s)
-
-
-codecs.register("subject_state", SubjectStateCodec())
-
-
-class SubjectStateValue:
-    """The table's value type, as Faust expects it: it names the codec and passes values through.
-
-    Faust derives a table's changelog serializer from ``value_type._options.serializer`` and
-    rebuilds recovered values with ``value_type.from_data``.
-    """
-
-    class _options:  # noqa: N801 - Faust's attribute name
-        serializer = "subject_state"
-
-    @classmethod
-    def from_data(cls, data: SubjectState, preferred_type: object = None) -> SubjectState:  # noqa: ARG003
-        return data
 
 
 @dataclass
@@ -132,26 +103,9 @@ def faust_settings(config: Config) -> dict:
     )
 
 
-class WatermarkApp(faust.App):
-    """A Faust app that does not wait, at a rebalance or at shutdown, for every delivered record.
-
-    Faust (0.15) waits then until each delivered message is acknowledged. A record whose events
-    wait for the watermark is not, and no new marks arrive while Faust waits: the rebalance
-    would never end. Instead the app stores and acknowledges what is decided
-    (``before_revoke``), commits, and lets the partition's next owner receive the rest again.
-    """
-
-    before_revoke: Callable[[], Awaitable[None]] | None = None
-
-    async def _consumer_wait_empty(self, consumer, logger) -> None:  # noqa: ARG002 - Faust's hook
-        if self.before_revoke is not None:
-            await self.before_revoke()
-        await consumer.commit()
-
-
 def create_app(config: Config) -> Tradewatch:
     policy = config.policy
-    app = WatermarkApp(config.app_id, **faust_settings(config))
+    app = faustcompat.WatermarkApp(config.app_id, **faust_settings(config))
     raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     subject_inputs = app.topic(
         f"{config.app_id}-{topics.SUBJECT_INPUTS}", internal=True, partitions=config.partitions, **raw
@@ -161,7 +115,7 @@ def create_app(config: Config) -> Tradewatch:
         default=None,
         partitions=config.partitions,
         key_type=bytes,
-        value_type=SubjectStateValue,
+        value_type=faustcompat.SubjectStateValue,
     )
     detector = Detector(policy)
     publisher = ActionPublisher(app, policy, log, signing=config.signing)
@@ -174,10 +128,11 @@ def create_app(config: Config) -> Tradewatch:
     subject_topic = subject_inputs.get_topic_name()
     order: OffsetOrder = OffsetOrder(max_wait_s=ORDER_MAX_WAIT_S)
     head_watch = SkippedHeadWatch(max_wait_s=HEAD_MAX_WAIT_S)
-    skip_offsets = _track_no_offset_gaps(app.consumer, subject_topic)
-    faust_consumer: Any = app.consumer  # its private state, characterised in tests/test_faust_characterisation.py
-    read_offsets = RewindableReadOffsets(faust_consumer._read_offset)  # noqa: SLF001 - see streams/readoffsets.py
-    faust_consumer._read_offset = read_offsets  # noqa: SLF001
+    # the internal topic has no compaction or transaction markers: a jump is a reordering
+    # (faust#221), never a gap Faust may commit past; give_up_offsets is Faust's own recorder
+    give_up_offsets = faustcompat.keep_gaps_off(app.consumer, subject_topic)
+    faust_consumer: Any = app.consumer
+    read_offsets = faustcompat.replace_read_offsets(faust_consumer, RewindableReadOffsets)
 
     async def earliest(tp) -> int | None:
         found = await app.consumer.earliest_offsets(TP(tp.topic, tp.partition))
@@ -390,7 +345,7 @@ def create_app(config: Config) -> Tradewatch:
             limit = min(limit, unstored.paced(now))
         manual = decide_stream[0]
         for account, state, message in unstored.take(limit):
-            manual._set_current_event(message)  # noqa: SLF001 - the changelog partition is the message's
+            faustcompat.attribute_writes_to(manual, message)  # the changelog partition is the message's
             if state is not None:
                 table[account] = state
             elif account in table:  # forgotten: a tombstone frees it here and in the changelog
@@ -436,7 +391,7 @@ def create_app(config: Config) -> Tradewatch:
                           "(retention); deciding the later ones without them", overdue.expected, overdue.skipped_to - 1,
                           subject_topic, overdue.partition)
                 metrics.SKIPPED_OFFSETS.labels(subject_topic).inc(overdue.skipped_to - overdue.expected)
-                await skip_offsets(tp, overdue.expected, overdue.skipped_to - 1)
+                await give_up_offsets(tp, overdue.expected, overdue.skipped_to - 1)
                 for event in overdue.released:
                     await decide_message(event)
                 await store(limit=None)
@@ -447,9 +402,8 @@ def create_app(config: Config) -> Tradewatch:
         consumer = faust_consumer
         now = time.monotonic()
         for tp in consumer.assignment():
-            acked = consumer._acked.get(tp)  # noqa: SLF001 - Faust keeps no public view of it
-            committed = consumer._committed_offset.get(tp)  # noqa: SLF001
-            if head_watch.stuck(tp, committed, min(acked) if acked else None, now):
+            committed = faustcompat.committed_offset(consumer, tp)
+            if committed is not None and head_watch.stuck(tp, committed, faustcompat.acked_head(consumer, tp), now):
                 log.warning("%s[%s]: commit stuck at %s while later offsets are done; seeking back to re-fetch",
                             tp.topic, tp.partition, committed)
                 metrics.PARTITION_REFETCHES.labels(tp.topic).inc()
@@ -509,93 +463,6 @@ def create_app(config: Config) -> Tradewatch:
         gc.freeze()  # what exists now (Faust, restored states) lives long: keep it out of collections
 
     return tw
-
-
-def _track_no_offset_gaps(consumer, topic: str):
-    """Stop Faust treating skipped offsets of the internal topic as a gap it may commit past.
-
-    Faust (0.15) records offsets it sees jump over as a "gap" (meant for compacted topics and
-    transaction markers) and later counts them as acknowledged. The internal topic has neither,
-    so a jump there is only a reordering (faust#221) and the skipped messages are still to come;
-    committing past them would lose them in a crash. Commits then advance over contiguous
-    acknowledgements only, which :class:`~streams.ordering.OffsetOrder` gives in offset order.
-    Returns Faust's own gap recorder, for offsets tradewatch has given up on.
-    """
-    add_gap = consumer._add_gap  # noqa: SLF001 - pinned faust-streaming; tests/integration cover it
-
-    async def add_gap_except_internal(tp, offset_from: int, offset_to: int) -> None:
-        if tp.topic != topic:
-            await add_gap(tp, offset_from, offset_to)
-
-    consumer._add_gap = add_gap_except_internal  # noqa: SLF001
-    return add_gap
-
-
-class PendingDeadlines:
-    """Per internal partition, the accounts of this worker with a reminder deadline, and when
-    each quiet account may be forgotten (``Detector.forget_at``), so that judging the
-    deadlines and forgetting the accounts the watermark passed never scans the table."""
-
-    def __init__(self, forget_at: Callable[[SubjectState], float | None] = lambda _state: None) -> None:
-        self._deadline: dict[int, dict[bytes, float]] = {}
-        self._forget_at = forget_at
-        self._forget: dict[int, dict[bytes, float]] = {}
-        # a heap per partition with at most one entry per account: an account that moved on
-        # since its entry was queued is queued again at its new time when the entry comes up
-        # (a forget time only grows with the account's clock), so the heap never holds more
-        # entries than there are accounts, however many events they have
-        self._forget_queue: dict[int, list[tuple[float, bytes]]] = {}
-        self._queued: dict[int, set[bytes]] = {}
-
-    def track(self, key: bytes, state: SubjectState | None, partition: int) -> None:
-        case = state.case if state is not None else None
-        if case is not None and case.deadline is not None:
-            self._deadline.setdefault(partition, {})[key] = case.deadline
-        else:
-            self._deadline.get(partition, {}).pop(key, None)
-        forget = self._forget_at(state) if state is not None else None
-        if forget is None:
-            self._forget.get(partition, {}).pop(key, None)
-            return
-        self._forget.setdefault(partition, {})[key] = forget
-        queued = self._queued.setdefault(partition, set())
-        if key not in queued:
-            queued.add(key)
-            heapq.heappush(self._forget_queue.setdefault(partition, []), (forget, key))
-
-    def rebuild(self, items, partitions: int) -> None:
-        self._deadline.clear()
-        self._forget.clear()
-        self._forget_queue.clear()
-        self._queued.clear()
-        for key, state in items:
-            self.track(key, state, subject_partition(key, partitions))
-
-    def due(self, partition: int, watermark: float) -> list[bytes]:
-        """The accounts whose deadline the watermark has passed, earliest deadline first."""
-        pending = self._deadline.get(partition)
-        if not pending:
-            return []
-        return sorted((key for key, deadline in pending.items() if deadline <= watermark),
-                      key=lambda key: (pending[key], key))
-
-    def forgettable(self, partition: int, watermark: float) -> list[bytes]:
-        """The accounts the watermark has passed the forget time of (no longer tracked)."""
-        queue, current = self._forget_queue.get(partition), self._forget.get(partition, {})
-        queued = self._queued.get(partition, set())
-        out: list[bytes] = []
-        while queue and queue[0][0] <= watermark:
-            _, key = heapq.heappop(queue)
-            forget = current.get(key)
-            if forget is None:  # it holds a case now, or was forgotten: not queued any more
-                queued.discard(key)
-            elif forget <= watermark:
-                queued.discard(key)
-                del current[key]
-                out.append(key)
-            else:  # it moved on since: queued again at its new time
-                heapq.heappush(queue, (forget, key))
-        return out
 
 
 _SOURCE_TOPIC = {

@@ -1,19 +1,17 @@
 """How long commits take and how many fail, for both consumer groups.
 
 Intake commits the input topics' offsets itself; Faust commits the internal topic's from its
-own commit loop, through its consumer's ``_commit(offsets) -> bool`` (faust-streaming 0.15.3:
-``Consumer._commit_offsets`` awaits it; ``False`` when Kafka refused, e.g. after a rebalance).
-:func:`meter_faust_commits` wraps that one method — the only place tradewatch touches Faust's
-commit path, pinned by ``tests/test_faust_characterisation.py``.
+own commit loop; :func:`meter_faust_commits` wraps that loop's commit call through
+:func:`streams.faustcompat.wrap_commit` (a commit reported as not done is a failure).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
-from streams import metrics
+from streams import faustcompat, metrics
 
 
 class CommitMeter:
@@ -40,12 +38,14 @@ class CommitMeter:
 
 def meter_faust_commits(consumer: Any, meter: CommitMeter) -> None:
     """Time every commit of Faust's consumer; a commit it reports as not done is a failure."""
-    commit: Callable[[Mapping[Any, int]], Awaitable[bool]] = consumer._commit  # noqa: SLF001 - see the module docstring
 
-    async def measured(offsets: Mapping[Any, int]) -> bool:
-        done = await meter.measure(commit(offsets))
-        if not done:
-            meter.failed()
-        return done
+    def metered(commit: faustcompat.Commit) -> faustcompat.Commit:
+        async def measured(offsets: Mapping[Any, int]) -> bool:
+            done = await meter.measure(commit(offsets))
+            if not done:
+                meter.failed()
+            return done
 
-    consumer._commit = measured  # noqa: SLF001
+        return measured
+
+    faustcompat.wrap_commit(consumer, metered)

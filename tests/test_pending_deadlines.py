@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 import os
 
-from streams.app import PendingDeadlines
 from streams.core.engine import Detector
 from streams.core.policy import load_policy
+from streams.deadlines import PendingDeadlines
 from tests.fixtures import post
 
 DAY = 86400.0

@@ -1,0 +1,117 @@
+"""The one module that reads or replaces faust-streaming's private consumer and stream state.
+
+faust-streaming (pinned at 0.15.3 with aiokafka 0.14.0 in ``constraints.txt``) has no public
+hooks for what the live shell must control: where its fetcher drops messages as already read,
+which offsets it records as gaps it may commit past, what it has acknowledged and committed,
+the commit call itself, and which message a table write is attributed to, what the app waits for at a rebalance, and how
+a table names its value codec. Each function here
+names the private attribute it relies on; ``tests/test_faust_characterisation.py`` pins those
+behaviours for the pinned versions, so an upgrade that changes them fails there, not in
+production. Nothing else in ``streams/`` touches a private Faust attribute
+(``tests/test_faust_characterisation.py`` checks that too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import faust
+from faust.serializers import codecs
+
+from streams.core.state import SubjectState
+
+Gap = Callable[[Any, int, int], Awaitable[None]]
+Commit = Callable[[Mapping[Any, int]], Awaitable[bool]]
+_Offsets = TypeVar("_Offsets")
+
+
+def replace_read_offsets(consumer: Any, wrap: Callable[[Any], _Offsets]) -> _Offsets:
+    """Replace ``Consumer._read_offset`` (partition -> the offset below which Faust's fetch
+    loop drops messages) with ``wrap(the current mapping)``, and return the replacement."""
+    replacement = wrap(consumer._read_offset)
+    consumer._read_offset = replacement
+    return replacement
+
+
+def acked_head(consumer: Any, tp: Any) -> int | None:
+    """The lowest offset Faust holds as acknowledged but not yet committed (``_acked``)."""
+    acked = consumer._acked.get(tp)
+    return min(acked) if acked else None
+
+
+def committed_offset(consumer: Any, tp: Any) -> int | None:
+    """The offset Faust believes is committed for ``tp`` (``_committed_offset``)."""
+    committed: int | None = consumer._committed_offset.get(tp)
+    return committed
+
+
+def keep_gaps_off(consumer: Any, topic: str) -> Gap:
+    """Stop Faust recording skipped offsets of ``topic`` as a gap it may commit past
+    (``Consumer._add_gap``); other topics keep Faust's behaviour. Returns Faust's own gap
+    recorder, for offsets the caller has verifiably given up on."""
+    add_gap: Gap = consumer._add_gap
+
+    async def add_gap_except(tp: Any, offset_from: int, offset_to: int) -> None:
+        if tp.topic != topic:
+            await add_gap(tp, offset_from, offset_to)
+
+    consumer._add_gap = add_gap_except
+    return add_gap
+
+
+def wrap_commit(consumer: Any, wrap: Callable[[Commit], Commit]) -> None:
+    """Replace ``Consumer._commit(offsets) -> bool`` (what ``_commit_offsets`` awaits; False
+    when Kafka refused) with ``wrap(the original)``."""
+    consumer._commit = wrap(consumer._commit)
+
+
+def attribute_writes_to(stream: Any, message: Any) -> None:
+    """Make the table writes that follow belong to ``message`` (``Stream._set_current_event``):
+    Faust files a changelog record in the partition of the current event's message."""
+    stream._set_current_event(message)
+
+
+class WatermarkApp(faust.App):
+    """A Faust app that does not wait, at a rebalance or at shutdown, for every delivered record.
+
+    Faust (0.15) waits then until each delivered message is acknowledged. A record whose events
+    wait for the watermark is not, and no new marks arrive while Faust waits: the rebalance
+    would never end. Instead the app stores and acknowledges what is decided
+    (``before_revoke``), commits, and lets the partition's next owner receive the rest again.
+    """
+
+    before_revoke: Callable[[], Awaitable[None]] | None = None
+
+    async def _consumer_wait_empty(self, consumer, logger) -> None:  # noqa: ARG002 - Faust's hook
+        if self.before_revoke is not None:
+            await self.before_revoke()
+        await consumer.commit()
+
+
+class SubjectStateCodec(codecs.Codec):
+    """Table values are SubjectState objects in memory and compact JSON in the changelog."""
+
+    def _dumps(self, obj: SubjectState) -> bytes:
+        return obj.to_bytes()
+
+    def _loads(self, s: bytes) -> SubjectState:
+        return SubjectState.from_bytes(s)
+
+
+codecs.register("subject_state", SubjectStateCodec())
+
+
+class SubjectStateValue:
+    """The table's value type, as Faust expects it: it names the codec and passes values through.
+
+    Faust derives a table's changelog serializer from ``value_type._options.serializer`` and
+    rebuilds recovered values with ``value_type.from_data``.
+    """
+
+    class _options:  # noqa: N801 - Faust's attribute name
+        serializer = "subject_state"
+
+    @classmethod
+    def from_data(cls, data: SubjectState, preferred_type: object = None) -> SubjectState:  # noqa: ARG003
+        return data
