@@ -121,3 +121,13 @@ def test_every_topic_is_in_the_reference_and_the_design():
     for spec in TOPIC_SPECS:
         assert f"| `{spec.name}` |" in reference, f"docs/reference.md: no row for {spec.name} in the topics table"
         assert spec.name in design, f"docs/design.md: {spec.name} is not described"
+
+
+def test_every_test_a_recipe_names_exists():
+    """CONTRIBUTING.md's recipes name the test that fails when a step is forgotten: each must exist."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)(?:\[[^\]]*\])?`", text)
+    assert len(named) >= 8, "the recipes lost their named tests"
+    for path, test in named:
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"^def {test}\(", source, re.M), f"CONTRIBUTING.md names {path}::{test}, which does not exist"
