@@ -66,6 +66,31 @@ def wrap_commit(consumer: Any, wrap: Callable[[Commit], Commit]) -> None:
     consumer._commit = wrap(consumer._commit)
 
 
+async def partitions_view(consumer: Any) -> list[dict[str, Any]]:
+    """Per assigned partition (the changelog's and Faust's leader topic's too): the fetch
+    position, the log end, the committed offset as Kafka holds it (the next offset the group
+    resumes from; Faust's ``_committed_offset`` is the last offset done, one less), the lowest
+    acknowledged-but-uncommitted offset (``_acked``) and whether it is paused
+    (``_paused_partitions``). For the loopback debug view."""
+    paused = consumer._paused_partitions
+    view = []
+    for tp in sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition)):
+        try:
+            position = await consumer.position(tp)
+        except Exception:  # noqa: BLE001 - revoked meanwhile, or nothing fetched yet
+            position = None
+        view.append({
+            "topic": tp.topic, "partition": tp.partition, "position": position,
+            "highwater": consumer.highwater(tp), "committed": _next(committed_offset(consumer, tp)),
+            "lowest_acked": acked_head(consumer, tp), "paused": tp in paused,
+        })
+    return view
+
+
+def _next(offset: int | None) -> int | None:
+    return None if offset is None else offset + 1
+
+
 def attribute_writes_to(stream: Any, message: Any) -> None:
     """Make the table writes that follow belong to ``message`` (``Stream._set_current_event``):
     Faust files a changelog record in the partition of the current event's message."""

@@ -193,6 +193,18 @@ class Intake:
             log.warning("intake: commit of input offsets refused (%s); the partitions' new owner reads "
                         "them again", type(error).__name__)
 
+    def partitions_view(self) -> list[dict[str, Any]]:
+        """Per input partition read now: the position last seen, the log end, what this
+        intake last committed. For the loopback debug view."""
+        consumer = self.consumer
+        if consumer is None:
+            return []
+        return [
+            {"topic": tp.topic, "partition": tp.partition, "position": self._positions.get(tp),
+             "highwater": consumer.highwater(tp), "committed": self._committed.get(tp)}
+            for tp in sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        ]
+
     def owned(self) -> list[Any]:
         """The input partitions this intake reads now."""
         return [] if self.consumer is None else list(self.consumer.assignment())

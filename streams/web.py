@@ -1,4 +1,5 @@
-"""The worker's HTTP surface: /metrics, /healthz, /readyz and the breaker reset — nothing else.
+"""The worker's HTTP surface: /metrics, /healthz, /readyz, the breaker and a debug view of
+partition offsets — nothing else.
 
 Faust's own web server is disabled because it serves table contents (account state) under
 /table; this one binds to loopback unless TRADEWATCH_METRICS_ADDR says otherwise.
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams import metrics
+from streams import faustcompat, metrics
 
 if TYPE_CHECKING:
     from streams.app import Tradewatch
@@ -71,12 +72,26 @@ def build_web_app(tw: Tradewatch) -> web.Application:
         breaker = tw.publisher.breaker
         return web.json_response({"circuit_breaker_open": breaker.open, "opened_at": breaker.opened_at, "mode": tw.publisher.mode()})
 
+    async def partitions(request: web.Request) -> web.Response:
+        """Where each consumer stands per partition, to see a stall: the deciding consumer's
+        position, log end, committed offset, lowest acknowledged offset and paused state, and
+        intake's positions and commits. Offsets only, but an operator's view: same rule as
+        the reset."""
+        refused = reset_refused(request, tw.config.admin_token)
+        if refused is not None:
+            return web.json_response({"error": refused[1].replace("the breaker reset", "this view")}, status=refused[0])
+        consumer = tw.app.consumer
+        decide = await faustcompat.partitions_view(consumer) if consumer is not None else []
+        intake = tw.intake.partitions_view() if tw.intake is not None else []
+        return web.json_response({"decide": decide, "intake": intake})
+
     web_app = web.Application()
     web_app.router.add_get("/metrics", metrics_view)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/circuit-breaker", breaker_status)
     web_app.router.add_post("/circuit-breaker/reset", reset_breaker)
+    web_app.router.add_get("/debug/partitions", partitions)
     return web_app
 
 

@@ -94,3 +94,13 @@ def test_no_private_framework_state_is_touched_outside_the_adapter():
         if count:
             found[str(path.relative_to(root))] = count
     assert found == allowed
+
+
+def test_the_consumer_state_the_debug_view_reads_is_where_faust_keeps_it():
+    """streams.faustcompat.partitions_view reads these three attributes of Faust's consumer."""
+    from faust.transport.consumer import Consumer
+
+    source = inspect.getsource(Consumer)
+    for name in ("self._acked = ", "self._committed_offset = ", "self._paused_partitions = set()"):
+        assert name in source, name
+    assert "self._paused_partitions.update(" in inspect.getsource(Consumer.pause_partitions)

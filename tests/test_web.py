@@ -76,3 +76,44 @@ def test_connections_over_the_cap_are_closed_at_once_and_silent_ones_time_out():
             await runner.cleanup()
 
     asyncio.run(scenario())
+
+
+def test_the_partition_view_is_an_operators_and_shows_where_each_consumer_stands():
+    import asyncio
+    from types import SimpleNamespace
+
+    from aiohttp.test_utils import TestClient, TestServer
+    from faust.types import TP
+
+    from streams.web import build_web_app
+
+    tp = TP("tw-subject-inputs", 3)
+
+    class FakeConsumer:  # Faust's consumer state, as tests/test_faust_characterisation.py pins it
+        _acked = {tp: [41, 42]}
+        _committed_offset = {tp: 40}
+        _paused_partitions: set = set()
+
+        def assignment(self):
+            return {tp}
+
+        def highwater(self, _tp):
+            return 45
+
+        async def position(self, _tp):
+            return 43
+
+    tw = SimpleNamespace(app=SimpleNamespace(consumer=FakeConsumer()), intake=None,
+                         config=SimpleNamespace(admin_token=TOKEN), publisher=None)
+
+    async def scenario():
+        async with TestClient(TestServer(build_web_app(tw))) as client:
+            refused = await client.get("/debug/partitions")
+            assert refused.status == 401  # a token is configured: every caller needs it
+            response = await client.get("/debug/partitions", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert response.status == 200
+            return await response.json()
+
+    view = asyncio.run(scenario())
+    assert view == {"decide": [{"topic": "tw-subject-inputs", "partition": 3, "position": 43, "highwater": 45,
+                                "committed": 41, "lowest_acked": 41, "paused": False}], "intake": []}

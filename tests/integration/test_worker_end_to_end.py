@@ -36,7 +36,30 @@ def test_trading_post_and_resales_produce_a_reminder(kafka, tmp_path):
         message = read_all(kafka.bootstrap, "enforcement.actions.v1")[0]
         assert message.key == ACCOUNT.encode()
         assert read_all(kafka.bootstrap, "tradewatch.shadow.v1") == []
-        # the HTTP surface is health and metrics only: no table contents, no Faust views
+        # the loopback debug view shows both consumers caught up (what an operator checks when
+        # a commit seems stuck): every input partition committed to its log end, and the
+        # internal partitions within a few watermark marks of theirs (intake keeps sending
+        # marks, several a second, so their log end keeps moving)
+        last: list = []
+
+        def caught_up():
+            status, body = worker.get("/debug/partitions")
+            view = orjson.loads(body) if status == 200 else {"status": status, "body": body.decode()[:300]}
+            last[:] = [view]
+            decide = [p for p in view.get("decide", []) if p["topic"] == "tw-e2e-subject-inputs"]
+            intake = view.get("intake", [])
+            done = (len(decide) == 4 and len(intake) == 16
+                    and all(p["committed"] is not None and p["highwater"] - p["committed"] <= 20 for p in decide)
+                    and all((p["committed"] or 0) == p["highwater"] for p in intake))
+            return done and view
+
+        try:
+            view = wait_for(caught_up, 30, "every partition committed to its end in /debug/partitions")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; last view: {last}") from None
+        assert {p["topic"] for p in view["intake"]} >= {"posts.v1", "miniprogram.events.v1"}
+        assert not any(p["paused"] for p in view["decide"] if p["topic"] == "tw-e2e-subject-inputs")
+        # the HTTP surface is health, metrics, the breaker and offsets only: no table contents, no Faust views
         for path in ("/table", "/table/subject-state", "/graph", "/router/"):
             assert worker.get(path)[0] == 404, path
         # logs at INFO carry no post text and no user ids
