@@ -33,17 +33,18 @@ def is_ready(tw: Tradewatch) -> bool:
 LOOPBACK = {"127.0.0.1", "::1"}
 
 
-def reset_refused(request: web.Request, token: str | None) -> tuple[int, str] | None:
-    """Why a breaker reset is refused (status, reason), or None. Reopening enforcement after
-    the breaker tripped is an operator's decision: with a token configured it takes the token,
-    without one only a caller on the worker's own host (``kubectl port-forward``) may."""
+def reset_refused(request: web.Request, token: str | None, what: str = "the breaker reset") -> tuple[int, str] | None:
+    """Why an operator's request (``what``) is refused (status, reason), or None. Reopening
+    enforcement after the breaker tripped is an operator's decision: with a token configured it
+    takes the token, without one only a caller on the worker's own host (``kubectl
+    port-forward``) may."""
     if token is not None:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return 401, "the breaker reset needs Authorization: Bearer <the token of TRADEWATCH_ADMIN_TOKEN_FILE>"
+            return 401, f"{what} needs Authorization: Bearer <the token of TRADEWATCH_ADMIN_TOKEN_FILE>"
         return None
     if request.remote not in LOOPBACK:
-        return 403, "the breaker reset is accepted from loopback only (set TRADEWATCH_ADMIN_TOKEN_FILE to allow it remotely)"
+        return 403, f"{what} is accepted from loopback only (set TRADEWATCH_ADMIN_TOKEN_FILE to allow it remotely)"
     return None
 
 
@@ -77,9 +78,9 @@ def build_web_app(tw: Tradewatch) -> web.Application:
         position, log end, committed offset, lowest acknowledged offset and paused state, and
         intake's positions and commits. Offsets only, but an operator's view: same rule as
         the reset."""
-        refused = reset_refused(request, tw.config.admin_token)
+        refused = reset_refused(request, tw.config.admin_token, "the partition view")
         if refused is not None:
-            return web.json_response({"error": refused[1].replace("the breaker reset", "this view")}, status=refused[0])
+            return web.json_response({"error": refused[1]}, status=refused[0])
         consumer = tw.app.consumer
         decide = await faustcompat.partitions_view(consumer) if consumer is not None else []
         intake = tw.intake.partitions_view() if tw.intake is not None else []

@@ -110,6 +110,7 @@ def test_the_partition_view_is_an_operators_and_shows_where_each_consumer_stands
         async with TestClient(TestServer(build_web_app(tw))) as client:
             refused = await client.get("/debug/partitions")
             assert refused.status == 401  # a token is configured: every caller needs it
+            assert "the partition view needs Authorization" in (await refused.json())["error"]
             response = await client.get("/debug/partitions", headers={"Authorization": f"Bearer {TOKEN}"})
             assert response.status == 200
             return await response.json()

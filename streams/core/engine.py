@@ -36,7 +36,14 @@ from streams.core.events import (
     Qualification,
     Tick,
 )
-from streams.core.gate import EDITORIAL_ACCOUNT, EDITORIAL_POST, SIGNAL_POST, TEXT_CODES, ScoreGate
+from streams.core.gate import (
+    EDITORIAL_ACCOUNT,
+    EDITORIAL_POST,
+    SIGNAL_POST,
+    TEXT_CODES,
+    WITHDRAWAL_REQUESTED_COUNT,
+    ScoreGate,
+)
 from streams.core.policy import Policy
 from streams.core.post_signals import counts_as_offer, effective_hits
 from streams.core.rejections import UNKNOWN_ACTION
@@ -231,7 +238,7 @@ class Detector:
                 elif state.first_trading_at is None and code in _FRAUD:
                     state.first_trading_at = at
         if event.type == WITHDRAWAL_REQUESTED:
-            counters.add("withdrawal_requested", 1, at, (), max_evidence)
+            counters.add(WITHDRAWAL_REQUESTED_COUNT, 1, at, (), max_evidence)
 
     def _count(self, state: SubjectState, code: str, at: float, evidence: tuple[str, ...], outcome: Outcome) -> None:
         state.counters.add(code, 1, at, evidence, self.policy.max_evidence)
