@@ -14,7 +14,15 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.config import Config
 from streams.security import start_checked
-from streams.topics import INPUT_TOPICS, OUTPUT_TOPICS, SUBJECT_INPUTS, SUBJECT_STATE_TABLE, TOPIC_SPECS
+from streams.topics import (
+    INPUT_TOPICS,
+    MINI_PROGRAM_EVENTS,
+    OUTPUT_TOPICS,
+    SUBJECT_INPUTS,
+    SUBJECT_STATE_TABLE,
+    TOPIC_SPECS,
+    owners_topic,
+)
 
 
 @dataclass
@@ -111,11 +119,21 @@ async def ensure_internal_topics(config: Config) -> list[str]:
             for name, topic_config in wanted.items()
             if name not in existing
         ]
+        owners = owners_topic(config.app_id)  # partition p binds the apps of input partition p
+        if owners not in existing:
+            missing.append(NewTopic(name=owners, num_partitions=await _partitions_of(admin, MINI_PROGRAM_EVENTS),
+                                    replication_factor=config.replication,
+                                    topic_configs={"cleanup.policy": "compact"}))
         if missing:
             await admin.create_topics(missing)
         return [topic.name for topic in missing]
     finally:
         await admin.close()
+
+
+async def _partitions_of(admin: AIOKafkaAdminClient, topic: str) -> int:
+    described = await admin.describe_topics([topic])
+    return len(described[0].get("partitions", [])) if described else 0
 
 
 async def _admin(config: Config) -> AIOKafkaAdminClient:

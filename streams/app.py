@@ -51,6 +51,7 @@ from streams.intake import Intake, intake_group
 from streams.lag import LagMeter
 from streams.lanes import Lanes
 from streams.ordering import OffsetOrder, SkippedHeadWatch
+from streams.owners import OwnerLedger, bindings_reader
 from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
 from streams.readoffsets import RewindableReadOffsets
 from streams.wire import decode_record, encode_event
@@ -145,11 +146,12 @@ def create_app(config: Config) -> Tradewatch:
     def subject_partitions() -> int:
         return app.consumer.topic_partitions(subject_topic) or config.partitions
 
-    async def send_internal(topic: str, partition: int, value: bytes):
-        return await app.producer.send(topic, None, value, partition, None, None)
+    async def send_internal(topic: str, partition: int, value: bytes, key: bytes | None):
+        return await app.producer.send(topic, key, value, partition, None, None)
 
+    owners = OwnerLedger(config.app_id, lambda: bindings_reader(config))
     intake = Intake(config, send_internal, lambda message, headers: dead_letter_or_stop(message, headers),
-                    subject_topic, subject_partitions)
+                    subject_topic, subject_partitions, owners)
     tw.intake = intake
 
     @app.task

@@ -21,11 +21,13 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from streams import metrics, topics
 from streams.appeals import verified_appeal
 from streams.commits import CommitMeter
-from streams.core.events import Appeal, InputEvent
-from streams.core.rejections import FUTURE_TIME, INTERNAL_ERROR
+from streams.core.events import Appeal, InputEvent, MiniProgramEvent
+from streams.core.owners import OwnerMismatch
+from streams.core.rejections import FUTURE_TIME, INTERNAL_ERROR, OWNER_MISMATCH
 from streams.core.timefmt import format_time
 from streams.decode import DecodeError, DecodeLimits, decode_input
 from streams.lag import LagMeter
+from streams.owners import OwnerLedger, binding_record
 from streams.publisher import dead_letter_headers
 from streams.watermark import InputProgress
 from streams.wire import Bundler
@@ -33,7 +35,7 @@ from streams.wire import Bundler
 if TYPE_CHECKING:
     from streams.config import Config
 
-Send = Callable[[str, int, bytes], Awaitable[Awaitable[Any]]]  # (topic, partition, value) -> ack future
+Send = Callable[[str, int, bytes, bytes | None], Awaitable[Awaitable[Any]]]  # (topic, partition, value, key) -> ack future
 DeadLetter = Callable[[Any, list[tuple[str, bytes]]], Awaitable[None]]
 log = logging.getLogger("tradewatch")
 
@@ -73,13 +75,15 @@ class Intake:
     """
 
     def __init__(self, config: Config, send: Send, dead_letter: DeadLetter,
-                 subject_topic: str, subject_partitions: Callable[[], int]) -> None:
+                 subject_topic: str, subject_partitions: Callable[[], int], owners: OwnerLedger) -> None:
         self.config = config
         self.send = send
         self.dead_letter = dead_letter
         self.subject_topic = subject_topic
         self.subject_partitions = subject_partitions
         self.limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
+        self.owners = owners
+        self._new_bindings: list[tuple[int, bytes, bytes]] = []  # (partition, key, value) to persist
         self.progress = InputProgress(config.allowed_lateness_s, config.idle_partition_s)
         self.lag = LagMeter(metrics.CONSUMER_LAG, metrics.COMMIT_STALLED)
         self.commits = CommitMeter("intake")
@@ -128,6 +132,9 @@ class Intake:
         bundler = Bundler(self.subject_partitions())
         offsets: dict[Any, int] = {}
         events = 0
+        # before any input of a mini-program partition is read: the owners its earlier readers bound
+        await self.owners.load(tp.partition for tp, records in batch.items()
+                               if records and tp.topic == topics.MINI_PROGRAM_EVENTS)
         for tp, records in batch.items():
             if not records:
                 continue
@@ -152,8 +159,10 @@ class Intake:
             return
         counts = {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in consumer.subscription()}
         counts = {topic: number for topic, number in counts.items() if number}
-        futures = [await self.send(self.subject_topic, partition, record)
+        futures = [await self.send(self.subject_topic, partition, record, None)
                    for partition, record in bundler.drain(marks, counts)]
+        bindings, self._new_bindings = self._new_bindings, []
+        futures += [await self.send(self.owners.topic, partition, value, key) for partition, key, value in bindings]
         await asyncio.gather(*futures)  # acknowledged by Kafka before any offset is committed
         self._marks_sent_at = now
         if offsets:
@@ -169,9 +178,15 @@ class Intake:
             if type(decoded) is Appeal:  # counts only when a configured reviewer signed it
                 decoded = verified_appeal(decoded, config.reviewers, record.topic, record.key, record.value,
                                           list(record.headers or ()))
+            elif type(decoded) is MiniProgramEvent and self.owners.check(
+                    record.partition, decoded.app_id, decoded.owner_account_id):
+                key, value = binding_record(decoded.app_id, decoded.owner_account_id, now)
+                self._new_bindings.append((record.partition, key, value))
             bundler.add(decoded, record.timestamp / 1000 if record.timestamp is not None else None)
         except DecodeError as error:
             reason, detail = error.reason, error.message
+        except OwnerMismatch as error:
+            reason, detail = OWNER_MISMATCH, str(error)
         except Exception as error:  # a bug must not acknowledge-and-lose the message
             log.exception("intake failed on %s[%s]@%s", record.topic, record.partition, record.offset)
             reason, detail = INTERNAL_ERROR, type(error).__name__
@@ -236,6 +251,7 @@ class _Rebalance(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked: Any) -> None:
         intake = self.intake
         intake.progress.revoke((tp.topic, tp.partition) for tp in revoked)
+        intake.owners.revoke(tp.partition for tp in revoked if tp.topic == topics.MINI_PROGRAM_EVENTS)
         for tp in revoked:
             intake._committed.pop(tp, None)  # noqa: SLF001 - the listener is part of Intake
             intake._positions.pop(tp, None)  # noqa: SLF001

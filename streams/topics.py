@@ -18,6 +18,13 @@ OUTPUT_TOPICS = (ACTIONS, SHADOW, DLQ)
 # Faust-internal names (prefixed with the app id by Faust)
 SUBJECT_INPUTS = "subject-inputs"  # every input, re-keyed by subject account
 SUBJECT_STATE_TABLE = "subject-state"  # changelog: <app_id>-subject-state-changelog
+MINI_PROGRAM_OWNERS = "miniprogram-owners"  # <app_id>-miniprogram-owners: app -> owner, compacted
+
+
+def owners_topic(app_id: str) -> str:
+    """The compacted topic of mini-program owner bindings (streams/owners.py), one partition per
+    partition of miniprogram.events.v1."""
+    return f"{app_id}-{MINI_PROGRAM_OWNERS}"
 
 DAY_MS = 24 * 3600 * 1000
 

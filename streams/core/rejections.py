@@ -24,6 +24,7 @@ INVALID_INTERNAL = "invalid_internal"
 UNSIGNED_APPEAL = "unsigned_appeal"
 BAD_SIGNATURE = "bad_signature"
 UNKNOWN_ACTION = "unknown_action"
+OWNER_MISMATCH = "owner_mismatch"
 INTERNAL_ERROR = "internal_error"
 
 
@@ -52,6 +53,10 @@ REJECTION_REASONS: tuple[RejectionReason, ...] = (
     RejectionReason(UNSIGNED_APPEAL, "An appeal without a reviewer's signature, or no reviewer keys are configured."),
     RejectionReason(BAD_SIGNATURE, "An appeal whose signature does not verify with any configured reviewer key."),
     RejectionReason(UNKNOWN_ACTION, "An overturned appeal that names no suspension of the account's open case."),
+    RejectionReason(
+        OWNER_MISMATCH,
+        "A mini-program event whose claimed owner is not the account the mini program is bound to.",
+    ),
     RejectionReason(INTERNAL_ERROR, "Processing the message failed unexpectedly (a bug); it is dead-lettered, not lost."),
 )
 """Every rejection reason, in the order the gate checks them (shell-only reasons last)."""

@@ -26,8 +26,9 @@ from streams.appeals import verified_appeal
 from streams.core.actions import stamp
 from streams.core.engine import Detector
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Tick
+from streams.core.owners import OwnerBindings, OwnerMismatch
 from streams.core.policy import Policy
-from streams.core.rejections import NOT_JSON, NOT_OBJECT
+from streams.core.rejections import NOT_JSON, NOT_OBJECT, OWNER_MISMATCH
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
 from streams.decode import (
@@ -182,6 +183,7 @@ def _replay(
     now = wall_clock()
     latest_allowed = now + max_future_skew_s  # check_event_time's test, run for the rare failure only
     account_names = result.account_names
+    owners = OwnerBindings()  # bound in recording order: each app's topic order, as intake binds live
     index = -1
     for index, (where, raw) in enumerate(lines):  # noqa: B007 - the count is read after the loop
         try:
@@ -192,8 +194,13 @@ def _replay(
                 at, account = event.event_time, event.subject_account
             if at > latest_allowed:
                 check_event_time(event, now, max_future_skew_s)
+            if type(event) is MiniProgramEvent:
+                owners.check(event.app_id, account)
         except DecodeError as exc:
             result.invalid.append(Invalid(where, exc.reason, exc.message))
+            continue
+        except OwnerMismatch as exc:
+            result.invalid.append(Invalid(where, OWNER_MISMATCH, str(exc)))
             continue
         if type(event) is Post and event.account_name:
             account_names[event.account_id] = event.account_name

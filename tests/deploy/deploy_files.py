@@ -30,8 +30,9 @@ OUTPUT_TOPICS = ("enforcement.actions.v1", "tradewatch.shadow.v1", "tradewatch.d
 REKEYED_TOPIC = "tradewatch-subject-inputs"
 CHANGELOG_TOPIC = "tradewatch-subject-state-changelog"
 LEADER_TOPIC = "tradewatch-__assignor-__leader"
-ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS + (REKEYED_TOPIC, CHANGELOG_TOPIC, LEADER_TOPIC)
-COMPACTED_TOPICS = ("qualifications.v1", CHANGELOG_TOPIC)
+OWNERS_TOPIC = "tradewatch-miniprogram-owners"
+ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS + (REKEYED_TOPIC, CHANGELOG_TOPIC, LEADER_TOPIC, OWNERS_TOPIC)
+COMPACTED_TOPICS = ("qualifications.v1", CHANGELOG_TOPIC, OWNERS_TOPIC)
 APP_ID = "tradewatch"
 
 METRIC_NAME = re.compile(r"(?<![A-Za-z0-9_:])tradewatch_[a-z_]+")
