@@ -17,7 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import groupby
 
-from streams.topics import ACTIONS, APPEALS, INPUT_TOPICS, MINI_PROGRAM_EVENTS, OUTPUT_TOPICS, POSTS, QUALIFICATIONS
+from streams.topics import (
+    ACTIONS,
+    APPEALS,
+    INPUT_TOPICS,
+    MINI_PROGRAM_EVENTS,
+    OUTPUT_TOPICS,
+    POSTS,
+    QUALIFICATIONS,
+    READ_BACK_TOPICS,
+)
 
 # The principal (SASL user name) of each input topic's one writer, by default.
 WRITERS: dict[str, str] = {
@@ -55,11 +64,14 @@ def grants(app_id: str = WORKER, worker: str = WORKER, writers: Mapping[str, str
         allow(worker, "topic", topic, ("Read", "Describe"))
     for topic in OUTPUT_TOPICS:
         allow(worker, "topic", topic, ("Write", "Describe"))
+    for topic in READ_BACK_TOPICS:  # the breaker's trips and held suspensions
+        allow(worker, "topic", topic, ("Read",))
     # it owns its internal topics (re-keyed inputs, the state changelog, Faust's leader topic),
-    # which it creates at start, and its two consumer groups
+    # which it creates at start, and its three consumer groups (deciding, intake, releasing held suspensions)
     allow(worker, "topic", f"{app_id}-", ("Create", "Describe", "DescribeConfigs", "Read", "Write"), "prefixed")
     allow(worker, "group", app_id, ("Describe", "Read"))
     allow(worker, "group", f"{app_id}-intake", ("Describe", "Read"))
+    allow(worker, "group", f"{app_id}-release", ("Describe", "Read"))
     # each upstream system writes its own topic only
     for topic, principal in writers.items():
         allow(principal, "topic", topic, ("Describe", "Write"))

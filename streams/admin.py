@@ -131,6 +131,15 @@ async def ensure_internal_topics(config: Config) -> list[str]:
         await admin.close()
 
 
+async def partition_count(config: Config, topic: str) -> int:
+    """How many partitions ``topic`` has (0: it does not exist)."""
+    admin = await _admin(config)
+    try:
+        return await _partitions_of(admin, topic)
+    finally:
+        await admin.close()
+
+
 async def _partitions_of(admin: AIOKafkaAdminClient, topic: str) -> int:
     described = await admin.describe_topics([topic])
     return len(described[0].get("partitions", [])) if described else 0

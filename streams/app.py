@@ -27,8 +27,9 @@ import asyncio
 import gc
 import logging
 import os
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,8 @@ import faust
 from faust.types import TP, TableT
 
 from streams import faustcompat, logfilter, metrics, topics
-from streams.admin import CommittedOffsets
+from streams.admin import CommittedOffsets, partition_count
+from streams.breakerboard import BreakerBoard
 from streams.commits import CommitMeter, meter_faust_commits
 from streams.config import Config
 from streams.core.cases import CASE_STATES
@@ -51,9 +53,11 @@ from streams.intake import Intake, intake_group
 from streams.lag import LagMeter
 from streams.lanes import Lanes
 from streams.ordering import OffsetOrder, SkippedHeadWatch
-from streams.owners import OwnerLedger, bindings_reader
+from streams.owners import OwnerLedger
 from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
+from streams.readers import manual_reader
 from streams.readoffsets import RewindableReadOffsets
+from streams.release import Releaser
 from streams.wire import decode_record, encode_event
 
 log = logging.getLogger("tradewatch")
@@ -80,6 +84,7 @@ class Tradewatch:
     publisher: ActionPublisher
     table: TableT
     intake: Intake | None = None
+    board: BreakerBoard | None = None
 
 
 def faust_settings(config: Config) -> dict:
@@ -104,6 +109,19 @@ def faust_settings(config: Config) -> dict:
     )
 
 
+async def run_or_stop(what: str, loop: Awaitable[None]) -> None:
+    """Run one of the worker's loops; if it fails (a failed send, a lost connection), stop the
+    process at once, before anything past the failure is committed."""
+    try:
+        await loop
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.critical("stopping: %s failed", what, exc_info=True)
+        logging.shutdown()
+        os._exit(70)
+
+
 def create_app(config: Config) -> Tradewatch:
     policy = config.policy
     app = faustcompat.WatermarkApp(config.app_id, **faust_settings(config))
@@ -119,8 +137,13 @@ def create_app(config: Config) -> Tradewatch:
         value_type=faustcompat.SubjectStateValue,
     )
     detector = Detector(policy)
-    publisher = ActionPublisher(app, policy, log, signing=config.signing)
-    tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table)
+    publisher = ActionPublisher(app, policy, log, signing=config.signing,
+                                who=f"{socket.gethostname()}:{os.getpid()}")
+    board = BreakerBoard(lambda: manual_reader(config, "breaker"), lambda: partition_count(config, topics.BREAKER),
+                         publisher.send_record, publisher.apply)
+    publisher.board = board
+    releaser = Releaser(config, publisher.breaker, lambda: board.changes, publisher.release)
+    tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table, board=board)
     deadlines = PendingDeadlines(detector.forget_at)
     lanes = Lanes()
     metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
@@ -149,7 +172,7 @@ def create_app(config: Config) -> Tradewatch:
     async def send_internal(topic: str, partition: int, value: bytes, key: bytes | None):
         return await app.producer.send(topic, key, value, partition, None, None)
 
-    owners = OwnerLedger(config.app_id, lambda: bindings_reader(config))
+    owners = OwnerLedger(config.app_id, lambda: manual_reader(config, "owners"))
     intake = Intake(config, send_internal, lambda message, headers: dead_letter_or_stop(message, headers),
                     subject_topic, subject_partitions, owners)
     tw.intake = intake
@@ -157,14 +180,17 @@ def create_app(config: Config) -> Tradewatch:
     @app.task
     async def read_inputs() -> None:
         """Intake: read, validate and re-key the input topics (streams/intake.py)."""
-        try:
-            await intake.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failed send or a lost connection: stop before committing past it
-            log.critical("stopping: intake failed", exc_info=True)
-            logging.shutdown()
-            os._exit(70)
+        await run_or_stop("intake", intake.run())
+
+    @app.task
+    async def follow_breaker() -> None:
+        """The group's circuit-breaker trips (streams/breakerboard.py)."""
+        await run_or_stop("the circuit-breaker record", board.run())
+
+    @app.task
+    async def release_held() -> None:
+        """Held suspensions, released or discarded once their trip is closed (streams/release.py)."""
+        await run_or_stop("releasing held actions", releaser.run())
 
     unstored = Unstored(STORE_INTERVAL_S, STORE_MAX_ACCOUNTS, time.monotonic(), STORE_SPREAD_S)
     decide_lock = asyncio.Lock()  # deciding and storing never interleave

@@ -52,7 +52,7 @@ SIGNAL_HITS = Counter(
 )
 ACTIONS = Counter(
     "tradewatch_actions_total",
-    "Enforcement actions emitted, by action and mode (enforce or shadow).",
+    "Enforcement actions emitted, by action and mode (enforce, shadow, or held by an open circuit-breaker scope).",
     ["action", "mode"],
     registry=REGISTRY,
 )
@@ -78,12 +78,31 @@ OPEN_CASES = Gauge(
 )
 CIRCUIT_BREAKER_OPEN = Gauge(
     "tradewatch_circuit_breaker_open",
-    "1 while the suspension-rate circuit breaker has stopped enforcement (shadow only).",
+    "Circuit-breaker scopes open now, as this worker knows the group's trips: their suspensions "
+    "are held (0: every suspension is enforced).",
     registry=REGISTRY,
 )
 CIRCUIT_BREAKER_TRIPS = Counter(
     "tradewatch_circuit_breaker_trips_total",
-    "Times the circuit breaker opened.",
+    "Circuit-breaker trips this worker learnt of (its own and other workers').",
+    registry=REGISTRY,
+)
+CIRCUIT_BREAKER_CLOSES = Counter(
+    "tradewatch_circuit_breaker_closes_total",
+    "Circuit-breaker trips closed by an operator, by disposition of their held suspensions (release, discard).",
+    ["disposition"],
+    registry=REGISTRY,
+)
+HELD_ACTIONS = Counter(
+    "tradewatch_held_actions_total",
+    "Suspensions written to tradewatch.held.v1 because their breaker scope was open.",
+    registry=REGISTRY,
+)
+HELD_SETTLED = Counter(
+    "tradewatch_held_actions_settled_total",
+    "Held suspensions whose trip was closed, by outcome: released (sent to enforcement.actions.v1), "
+    "discarded, or invalid (not a held action tradewatch wrote).",
+    ["outcome"],
     registry=REGISTRY,
 )
 POLICY_INFO = Info(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -28,12 +28,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from streams.core.owners import OwnerBindings, OwnerMismatch
 from streams.topics import owners_topic
 
-if TYPE_CHECKING:
-    from streams.config import Config
-
 log = logging.getLogger("tradewatch")
 
-__all__ = ["OwnerLedger", "OwnerMismatch", "binding_record", "bindings_reader", "parse_binding"]
+__all__ = ["OwnerLedger", "OwnerMismatch", "binding_record", "parse_binding"]
 
 MAX_ID = 128  # the schema's bound for app and account ids
 
@@ -58,18 +55,6 @@ def parse_binding(key: bytes | None, value: bytes | None) -> tuple[str, str] | N
     if key != app_id.encode():
         return None
     return app_id, owner
-
-
-def bindings_reader(config: Config) -> AIOKafkaConsumer:
-    """A consumer without a group for reading bindings partitions it is assigned by hand."""
-    return AIOKafkaConsumer(
-        bootstrap_servers=config.bootstrap_servers,
-        group_id=None,
-        client_id=f"{config.app_id}-owners",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **config.security.aiokafka_kwargs(),
-    )
 
 
 class OwnerLedger:

@@ -1,4 +1,4 @@
-"""Sending what the worker decided: actions (enforce or shadow) and dead letters.
+"""Sending what the worker decided: actions (enforce, shadow, or held by the breaker) and dead letters.
 
 An action is validated against the enforcement.actions.v1 schema, stamped with the wall
 clock and its mode, and sent and acknowledged *before* the account's new state is stored,
@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,7 +20,7 @@ from aiokafka.errors import KafkaError
 
 from streams import metrics, topics
 from streams.core.actions import OFFICIAL_ACCOUNT, SUSPEND, stamp
-from streams.core.breaker import CircuitBreaker
+from streams.core.breaker import OPEN, RELEASE, CircuitBreaker, Trip
 from streams.core.policy import Policy
 from streams.core.timefmt import format_time
 from streams.decode import validate_action
@@ -30,6 +31,8 @@ MAX_RETRY_DELAY_S = 30.0
 
 MAX_ORIGINAL_HEADERS = 64  # a dead letter keeps at most this many of the message's own headers
 MAX_ORIGINAL_HEADER_BYTES = 16 * 1024  # ... and at most this many bytes of them
+HEADER_TRIP = "tw-breaker-trip"  # on a held action: the trip that holds it
+HEADER_SCOPE = "tw-breaker-scope"
 DEAD_LETTER_PREFIX = "tw-"  # the headers a dead letter adds; an original header of that name is dropped
 
 
@@ -90,16 +93,25 @@ class DeadLetterLost(RuntimeError):
 
 
 class ActionPublisher:
-    def __init__(self, app: Any, policy: Policy, log: logging.Logger, signing: SigningKeys | None = None) -> None:
+    """Sends actions, holding the suspensions of a tripped breaker scope (streams/core/breaker.py).
+
+    ``board`` shares the breaker's trips with the group (streams/breakerboard.py); without one
+    (tests of the sending alone) trips stay local to this publisher.
+    """
+
+    def __init__(self, app: Any, policy: Policy, log: logging.Logger, signing: SigningKeys | None = None,
+                 board: Any = None, who: str = "worker") -> None:
         self.app = app
         self.signing = signing
         self.policy = policy
         self.log = log
-        self.breaker = CircuitBreaker(policy.max_suspensions_per_minute)
+        self.who = who
+        self.breaker = CircuitBreaker(policy.max_suspensions_per_minute, policy.breaker_low_history_evidence)
+        self.board = board
         metrics.CIRCUIT_BREAKER_OPEN.set(0)
 
     def mode(self) -> str:
-        return "shadow" if self.breaker.open else self.policy.mode
+        return self.policy.mode
 
     async def publish(self, actions: list[tuple[dict[str, Any], float | None]]) -> None:
         """Send a batch of (action, produced_at) and return once Kafka acknowledged every one.
@@ -107,7 +119,15 @@ class ActionPublisher:
         All are handed to the producer first and awaited together: one round trip per batch,
         not per action. A failed send is retried on its own until acknowledged.
         """
-        prepared = [self._prepare(action) for action, _ in actions]
+        if self.board is not None:
+            await self.board.ready()  # the group's trips are known before anything is sent
+        now = time.time()
+        for action, _ in actions:
+            if action["action"] == SUSPEND and action["subject"]["kind"] == OFFICIAL_ACCOUNT:
+                trip = self.breaker.record_suspension(self.breaker.scope_of(action), now, self.who)
+                if trip is not None:
+                    await self.share(trip)
+        prepared = [self._prepare(action, now) for action, _ in actions]
         pending = []
         for topic, key, value, headers, _ in prepared:
             try:
@@ -122,9 +142,11 @@ class ActionPublisher:
             except Exception:  # noqa: BLE001 - classified and retried until acknowledged
                 await self._send_until_acknowledged(topic, key, value, headers)
         now = time.time()
-        for (_, _, _, _, record), (_, produced_at) in zip(prepared, actions):
-            mode = record["mode"]
+        for (topic, _, _, _, record), (_, produced_at) in zip(prepared, actions):
+            mode = "held" if topic == topics.HELD else record["mode"]
             metrics.ACTIONS.labels(record["action"], mode).inc()
+            if topic == topics.HELD:
+                metrics.HELD_ACTIONS.inc()
             if produced_at:
                 metrics.EVENT_TO_ACTION_LATENCY.labels(record["action"]).observe(max(0.0, now - produced_at))
             self.log.info(
@@ -133,34 +155,70 @@ class ActionPublisher:
                 mode, record["trading_score"], record["fraud_score"],
             )
 
-    def _prepare(self, action: dict[str, Any]) -> tuple[str, bytes, bytes, list[tuple[str, bytes]], dict[str, Any]]:
-        """Breaker, wall clock, mode, schema check and signature: the message to send."""
-        now = time.time()
-        if action["action"] == SUSPEND and action["subject"]["kind"] == OFFICIAL_ACCOUNT:
-            if self.breaker.record_suspension(now):
-                metrics.CIRCUIT_BREAKER_OPEN.set(1)
-                metrics.CIRCUIT_BREAKER_TRIPS.inc()
-                self.log.error(
-                    "circuit breaker OPEN: more than %d suspensions in the last minute; enforcement "
-                    "stopped, all actions now go to %s until an operator resets the breaker",
-                    self.breaker.max_per_minute,
-                    topics.SHADOW,
-                )
-        mode = self.mode()
+    async def share(self, trip: Trip) -> None:
+        """A trip or close this worker made: on the breaker topic first (so every worker, and
+        this one after a restart, knows it), then in force here."""
+        if self.board is not None:
+            await self.board.share(trip)
+        self.apply(trip)
+
+    def apply(self, trip: Trip) -> None:
+        """A trip record, ours or another worker's, in force here."""
+        if not self.breaker.apply(trip):
+            return
+        metrics.CIRCUIT_BREAKER_OPEN.set(len(self.breaker.open_trips()))
+        if trip.state == OPEN:
+            metrics.CIRCUIT_BREAKER_TRIPS.inc()
+            self.log.error(
+                "circuit breaker OPEN for scope %s (trip %s, by %s): more than %d suspensions in a minute; "
+                "its suspensions now go to %s until an operator closes the trip",
+                trip.scope, trip.trip_id, trip.opened_by, self.breaker.max_per_minute, topics.HELD,
+            )
+        else:
+            metrics.CIRCUIT_BREAKER_CLOSES.labels(trip.disposition).inc()
+            self.log.warning("circuit breaker closed for scope %s (trip %s) by %s: held suspensions %s",
+                             trip.scope, trip.trip_id, trip.closed_by,
+                             "released to enforcement" if trip.disposition == RELEASE else "discarded")
+
+    async def close_trips(self, by: str, disposition: str, scopes: list[str] | None = None) -> list[Trip]:
+        """Operator action: close the open trips of ``scopes`` (all when None)."""
+        closed = self.breaker.close(time.time(), by, disposition, scopes)
+        for trip in closed:
+            await self.share(trip)
+        return closed
+
+    def _prepare(self, action: dict[str, Any], now: float) -> tuple[str, bytes, bytes, list[tuple[str, bytes]], dict[str, Any]]:
+        """Wall clock, mode, hold, schema check and signature: the message to send."""
+        mode = self.policy.mode
         record = stamp(action, format_time(now), mode)
         validate_action(record)
         topic = topics.ACTIONS if mode == "enforce" else topics.SHADOW
+        extra: list[tuple[str, bytes]] = []
+        if mode == "enforce" and record["action"] == SUSPEND:
+            trip = self.breaker.holding(self.breaker.scope_of(record))
+            if trip is not None:
+                topic = topics.HELD
+                extra = [(HEADER_TRIP, trip.trip_id.encode()), (HEADER_SCOPE, trip.scope.encode())]
         key = record["subject"]["id"].encode()
         value = orjson.dumps(record)
-        headers = [("tw-action", record["action"].encode())]
-        if self.signing is not None:
-            headers += sign(self.signing, topic, key, value, int(now * 1000))
-        return topic, key, value, headers, record
+        return topic, key, value, self._headers(topic, key, value, record["action"], now, extra), record
 
-    def reset_breaker(self) -> None:
-        self.breaker.reset()
-        metrics.CIRCUIT_BREAKER_OPEN.set(0)
-        self.log.warning("circuit breaker reset by operator: enforcing again (mode=%s)", self.policy.mode)
+    def _headers(self, topic: str, key: bytes, value: bytes, action: str, now: float,
+                 extra: Sequence[tuple[str, bytes]] = ()) -> list[tuple[str, bytes]]:
+        headers = [("tw-action", action.encode()), *extra]
+        if self.signing is not None:
+            headers += sign(self.signing, topic, key, value, int(now * 1000), headers=headers)
+        return headers
+
+    async def send_record(self, topic: str, key: bytes, value: bytes) -> None:
+        """Send one record of tradewatch's own (a breaker trip) and wait until acknowledged."""
+        await self._send_until_acknowledged(topic, key, value, [])
+
+    async def release(self, key: bytes, value: bytes, action: str) -> None:
+        """A held action, its trip closed for release: sent to the enforcement topic, signed
+        for it now, and acknowledged."""
+        headers = self._headers(topics.ACTIONS, key, value, action, time.time())
+        await self._send_until_acknowledged(topics.ACTIONS, key, value, headers)
 
     async def dead_letter(self, message: Any, headers: list[tuple[str, bytes]]) -> None:
         """Write a dead letter and wait for Kafka's acknowledgement. If the dead-letter topic

@@ -11,9 +11,12 @@ APPEALS = "enforcement.appeals.v1"
 ACTIONS = "enforcement.actions.v1"
 SHADOW = "tradewatch.shadow.v1"
 DLQ = "tradewatch.dlq.v1"
+HELD = "tradewatch.held.v1"  # suspensions the circuit breaker holds until an operator decides
+BREAKER = "tradewatch.breaker.v1"  # the breaker's trips and closes, shared by every worker
 
 INPUT_TOPICS = (POSTS, MINI_PROGRAM_EVENTS, QUALIFICATIONS, APPEALS)
-OUTPUT_TOPICS = (ACTIONS, SHADOW, DLQ)
+OUTPUT_TOPICS = (ACTIONS, SHADOW, DLQ, HELD, BREAKER)
+READ_BACK_TOPICS = (HELD, BREAKER)  # outputs tradewatch also reads (the breaker's own record)
 
 # Faust-internal names (prefixed with the app id by Faust)
 SUBJECT_INPUTS = "subject-inputs"  # every input, re-keyed by subject account
@@ -52,4 +55,6 @@ TOPIC_SPECS = (
     TopicSpec(ACTIONS, retention_ms=90 * DAY_MS),
     TopicSpec(SHADOW, retention_ms=30 * DAY_MS),
     TopicSpec(DLQ, retention_ms=30 * DAY_MS),
+    TopicSpec(HELD, retention_ms=90 * DAY_MS),
+    TopicSpec(BREAKER, compacted=True),
 )

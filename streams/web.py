@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import faustcompat, metrics
+from streams.core.breaker import DISPOSITIONS, RELEASE
 
 if TYPE_CHECKING:
     from streams.app import Tradewatch
 
+log = logging.getLogger("tradewatch")
+
 
 def is_ready(tw: Tradewatch) -> bool:
-    """Partitions assigned and tables recovered: the worker can make decisions."""
+    """Partitions assigned, tables recovered and the breaker's trips read: the worker can make decisions."""
     app = tw.app
     try:
         recovery_done = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]  # on TableManager, not TableManagerT
     except AttributeError:  # tables not started yet
         return False
-    return bool(app.consumer and not app.rebalancing and recovery_done)
+    board_read = tw.board is None or tw.board.is_ready()  # every trip the group made is known
+    return bool(app.consumer and not app.rebalancing and recovery_done and board_read)
 
 
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -48,6 +53,11 @@ def reset_refused(request: web.Request, token: str | None, what: str = "the brea
     return None
 
 
+def breaker_view(tw: Tradewatch) -> dict:
+    trips = tw.publisher.breaker.open_trips()
+    return {"circuit_breaker_open": bool(trips), "open": [trip.to_record() for trip in trips], "mode": tw.publisher.mode()}
+
+
 def build_web_app(tw: Tradewatch) -> web.Application:
     async def metrics_view(_request: web.Request) -> web.Response:
         metrics.WORKER_READY.set(1 if is_ready(tw) else 0)
@@ -66,12 +76,18 @@ def build_web_app(tw: Tradewatch) -> web.Application:
         refused = reset_refused(request, tw.config.admin_token)
         if refused is not None:
             return web.json_response({"error": refused[1]}, status=refused[0])
-        tw.publisher.reset_breaker()
-        return web.json_response({"circuit_breaker_open": False, "mode": tw.publisher.mode()})
+        disposition = request.query.get("disposition", RELEASE)
+        if disposition not in DISPOSITIONS:
+            return web.json_response({"error": f"disposition must be one of {', '.join(DISPOSITIONS)}"}, status=400)
+        scopes = request.query.getall("scope", []) or None
+        by = f"{request.query.get('by', 'operator')[:64]} from {request.remote}"
+        closed = await tw.publisher.close_trips(by, disposition, scopes)
+        log.warning("circuit breaker reset by %s: %d trip(s) closed, held suspensions: %s",
+                    by, len(closed), disposition)
+        return web.json_response({"closed": [trip.to_record() for trip in closed], **breaker_view(tw)})
 
     async def breaker_status(_request: web.Request) -> web.Response:
-        breaker = tw.publisher.breaker
-        return web.json_response({"circuit_breaker_open": breaker.open, "opened_at": breaker.opened_at, "mode": tw.publisher.mode()})
+        return web.json_response(breaker_view(tw))
 
     async def partitions(request: web.Request) -> web.Response:
         """Where each consumer stands per partition, to see a stall: the deciding consumer's

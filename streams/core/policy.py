@@ -60,6 +60,7 @@ class Policy:
     required_licences: frozenset[str]
     allowlist: frozenset[str]
     max_suspensions_per_minute: int
+    breaker_low_history_evidence: int
     max_recent_event_ids: int
     behaviour: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<memory>"
@@ -142,6 +143,7 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
     allowlist.done()
     breaker = reader.table("circuit_breaker")
     max_per_minute = breaker.integer("max_suspensions_per_minute", minimum=0, maximum=1_000_000)
+    low_history_evidence = breaker.integer("low_history_evidence", minimum=0, maximum=1_000)
     breaker.done()
     dedup = reader.table("dedup")
     max_ids = dedup.integer("max_recent_event_ids", minimum=16, maximum=1_000_000)
@@ -176,6 +178,7 @@ def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, so
         required_licences=required,
         allowlist=allowed,
         max_suspensions_per_minute=max_per_minute,
+        breaker_low_history_evidence=low_history_evidence,
         max_recent_event_ids=max_ids,
         behaviour=behaviour,
         source=source,

@@ -1,0 +1,126 @@
+"""Releasing held suspensions once an operator closed their trip.
+
+The held topic (``tradewatch.held.v1``) is read by the consumer group ``<app id>-release``, so
+each of its partitions has exactly one reader in the group, which goes through it in offset
+order: a held action whose trip was closed for release is signed for and sent to
+``enforcement.actions.v1`` and acknowledged, one closed for discard is passed over (it stays on
+the held topic, for the record), and the partition's offset is committed after them. An action
+whose trip is still open — or not known yet — stops its partition there (paused, nothing
+committed past it) until the breaker record changes. A crash re-reads from the last commit:
+a released action may be sent again with its same ``action_id`` (downstream de-duplicates,
+as for every action), never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from streams import metrics, topics
+from streams.core.breaker import DISCARD, RELEASE, CircuitBreaker
+from streams.decode import DecodeError, validate_action
+from streams.publisher import HEADER_TRIP
+
+if TYPE_CHECKING:
+    from streams.config import Config
+
+log = logging.getLogger("tradewatch")
+
+Release = Callable[[bytes, bytes, str], Awaitable[None]]  # (key, value, action name), acknowledged
+
+
+def release_group(app_id: str) -> str:
+    return f"{app_id}-release"
+
+
+def held_trip(record: Any) -> tuple[str, str] | None:
+    """(trip id, action name) of a held action tradewatch wrote, or None."""
+    headers = dict(record.headers or ())
+    trip = headers.get(HEADER_TRIP)
+    try:
+        action = orjson.loads(record.value or b"")
+        validate_action(action)
+    except (orjson.JSONDecodeError, DecodeError):
+        return None
+    if not trip or record.key != action["subject"]["id"].encode():
+        return None
+    return trip.decode("utf-8", "replace"), action["action"]
+
+
+class Releaser:
+    def __init__(self, config: Config, breaker: CircuitBreaker, changes: Callable[[], int], release: Release) -> None:
+        self.config = config
+        self.breaker = breaker
+        self.changes = changes  # moves whenever a trip record was taken in
+        self.release = release
+        self.consumer: Any = None
+
+    def make_consumer(self) -> AIOKafkaConsumer:
+        config = self.config
+        return AIOKafkaConsumer(
+            topics.HELD,
+            bootstrap_servers=config.bootstrap_servers,
+            group_id=release_group(config.app_id),
+            client_id=f"{config.app_id}-release",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=int(config.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(max(1.0, config.session_timeout_s / 10) * 1000),
+            **config.security.aiokafka_kwargs(),
+        )
+
+    async def run(self) -> None:
+        self.consumer = consumer = self.make_consumer()
+        await consumer.start()
+        waiting: set[Any] = set()
+        seen = self.changes()
+        try:
+            while True:
+                if waiting and self.changes() != seen:
+                    consumer.resume(*waiting)
+                    waiting.clear()
+                seen = self.changes()
+                batch = await consumer.getmany(timeout_ms=1000)
+                offsets: dict[Any, int] = {}
+                for tp, records in batch.items():
+                    for record in records:
+                        if not await self._settle(record):
+                            consumer.seek(tp, record.offset)  # our own consumer: read it again on resume
+                            consumer.pause(tp)
+                            waiting.add(tp)
+                            break
+                        offsets[tp] = record.offset + 1
+                if offsets:
+                    try:
+                        await consumer.commit(offsets)
+                    except (CommitFailedError, IllegalStateError, KafkaError) as error:
+                        log.warning("release: commit refused (%s); the partition's next reader settles "
+                                    "those held actions again", type(error).__name__)
+        finally:
+            await consumer.stop()
+
+    async def _settle(self, record: Any) -> bool:
+        """Release or discard one held action; False when its trip is not closed (wait)."""
+        held = held_trip(record)
+        if held is None:
+            log.error("release: %s[%s]@%s is not a held action; skipped", record.topic, record.partition, record.offset)
+            metrics.HELD_SETTLED.labels("invalid").inc()
+            return True
+        trip_id, action = held
+        disposition = self.breaker.disposition(trip_id)
+        if disposition is None:
+            return False
+        if disposition == RELEASE:
+            await self.release(record.key, record.value, action)
+            metrics.HELD_SETTLED.labels("released").inc()
+            log.info("released held %s %s (trip %s)", action, record.key.decode("utf-8", "replace"), trip_id)
+        else:
+            assert disposition == DISCARD
+            metrics.HELD_SETTLED.labels("discarded").inc()
+            log.info("discarded held %s %s (trip %s)", action, record.key.decode("utf-8", "replace"), trip_id)
+        return True
