@@ -43,12 +43,14 @@ def test_runs_as_a_numeric_non_root_user() -> None:
     assert uid.isdigit() and int(uid) != 0
 
 
-def test_installs_the_built_wheel_with_the_constraints() -> None:
+def test_installs_the_built_wheel_with_the_locked_hashes() -> None:
     """The image runs what users install: the wheel, which carries every data file itself
-    (tests/test_wheel.py shows a wheel runs from a clean venv)."""
+    (tests/test_wheel.py shows a wheel runs from a clean venv), with every dependency checked
+    against the hashes of requirements.lock."""
     runs = arguments("RUN", instructions())
-    assert any(re.search(r"pip wheel --no-deps -w /wheels \.", args) for args in runs)
-    assert any(re.search(r"pip install -c constraints\.txt /wheels/tradewatch-\*\.whl", args) for args in runs)
+    assert any(re.search(r"pip wheel --no-deps --no-build-isolation -w /wheels \.", args) for args in runs)
+    assert any(re.search(r"install --require-hashes\s+-c requirements\.lock -r /wheels/tradewatch\.txt", args)
+               for args in runs)
     assert not any("_schemas" in args for args in runs)
 
 
