@@ -125,6 +125,7 @@ async def run_or_stop(what: str, loop: Awaitable[None]) -> None:
 def create_app(config: Config) -> Tradewatch:
     policy = config.policy
     app = faustcompat.WatermarkApp(config.app_id, **faust_settings(config))
+    faustcompat.SubjectStateCodec.max_future_skew_s = config.max_future_skew_s
     raw: dict[str, Any] = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     subject_inputs = app.topic(
         f"{config.app_id}-{topics.SUBJECT_INPUTS}", internal=True, partitions=config.partitions, **raw

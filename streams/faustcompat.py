@@ -13,13 +13,19 @@ production. Nothing else in ``streams/`` touches a private Faust attribute
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import faust
 from faust.serializers import codecs
 
-from streams.core.state import SubjectState
+from streams import metrics, topics
+from streams.core.rejections import INVALID_INTERNAL
+from streams.core.state import InvalidState, SubjectState, restored_state
+
+log = logging.getLogger("tradewatch")
 
 Gap = Callable[[Any, int, int], Awaitable[None]]
 Commit = Callable[[Mapping[Any, int]], Awaitable[bool]]
@@ -115,13 +121,26 @@ class WatermarkApp(faust.App):
 
 
 class SubjectStateCodec(codecs.Codec):
-    """Table values are SubjectState objects in memory and compact JSON in the changelog."""
+    """Table values are SubjectState objects in memory and compact JSON in the changelog.
+
+    A restored value is checked first (:func:`streams.core.state.restored_state`): one that
+    tradewatch did not write as it stands is not believed — the account starts afresh, with an
+    error line and ``tradewatch_invalid_events_total{reason="invalid_internal"}`` — instead of
+    immunising the account or stopping the worker at every recovery.
+    """
+
+    max_future_skew_s = 600.0  # set from the configuration when the worker starts
 
     def _dumps(self, obj: SubjectState) -> bytes:
         return obj.to_bytes()
 
-    def _loads(self, s: bytes) -> SubjectState:
-        return SubjectState.from_bytes(s)
+    def _loads(self, s: bytes) -> SubjectState | None:
+        try:
+            return restored_state(s, time.time() + self.max_future_skew_s)
+        except InvalidState as error:
+            log.error("a stored account state is not one tradewatch wrote (%s); the account starts afresh", error)
+            metrics.INVALID_EVENTS.labels(topics.SUBJECT_STATE_TABLE, INVALID_INTERNAL).inc()
+            return None
 
 
 codecs.register("subject_state", SubjectStateCodec())

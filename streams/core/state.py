@@ -7,12 +7,14 @@ and a quiet account encodes to a few hundred bytes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from streams.core.behaviour import BehaviourMemory
+from streams.core.cases import CASE_STATES
 from streams.core.counters import RecentEventIds, SignalCounters
 
 
@@ -135,3 +137,58 @@ class SubjectState:
         state.stance_notes = dict(data.get("x", {}))
         state.pending_offers = [list(held) for held in data.get("h", ())]
         return state
+
+
+class InvalidState(ValueError):
+    """A stored state that tradewatch did not write as it stands (corrupt, forged or from the future)."""
+
+
+def _time(value: Any, latest: float, what: str, optional: bool = True) -> None:
+    if value is None and optional:
+        return
+    if type(value) not in (int, float) or not math.isfinite(value) or value > latest:
+        raise InvalidState(f"{what} is not a time before {latest:.0f}")
+
+
+def restored_state(raw: bytes, latest: float) -> SubjectState:
+    """Decode a stored state and check it before the core sees it; :class:`InvalidState` if not.
+
+    The table's changelog is a boundary like the internal topic: only tradewatch writes it, but
+    a forged record (a verified qualification, a far-future clock or ``counting_since``) would
+    immunise an account, and a malformed one would stop the worker at every restore. So the
+    record must decode, encode back to exactly the same bytes (no field tradewatch does not
+    write, nothing of another shape), carry its scalars with their types, and hold no time after
+    ``latest`` (the wall clock plus the allowed skew, as for input events).
+    """
+    try:
+        state = SubjectState.from_bytes(raw)
+        same = state.to_bytes() == raw
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        raise InvalidState(f"does not decode ({type(error).__name__})") from None
+    if not same:
+        raise InvalidState("does not encode back to the same bytes")
+    if type(state.account_id) is not str or not 0 < len(state.account_id) <= 128:
+        raise InvalidState("account id is not a string of 1..128 characters")
+    _time(state.clock, latest, "clock")
+    _time(state.counting_since, latest, "counting_since")
+    _time(state.first_trading_at, latest, "first_trading_at")
+    _time(state.stopped_at, latest, "stopped_at")
+    if type(state.cases_opened) is not int or state.cases_opened < 0:
+        raise InvalidState("cases_opened is not a count")
+    for app, at in state.trading_apps.items():
+        _time(at, latest, f"trading app {app!r}", optional=False)
+    q = state.qualification
+    if q is not None:
+        if type(q.status) is not str or type(q.event_id) is not str or not all(type(x) is str for x in q.licences):
+            raise InvalidState("qualification fields have the wrong types")
+        _time(q.updated_at, latest, "qualification.updated_at", optional=False)
+        if q.valid_until is not None and (type(q.valid_until) not in (int, float) or not math.isfinite(q.valid_until)):
+            raise InvalidState("qualification.valid_until is not a time")
+    case = state.case
+    if case is not None:
+        if case.state not in CASE_STATES or type(case.seq) is not int or type(case.case_id) is not str:
+            raise InvalidState("case fields have the wrong types or state")
+        _time(case.opened_at, latest, "case.opened_at", optional=False)
+        if case.deadline is not None and (type(case.deadline) not in (int, float) or not math.isfinite(case.deadline)):
+            raise InvalidState("case.deadline is not a time")
+    return state
