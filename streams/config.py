@@ -42,6 +42,7 @@ SETTINGS = (
     Setting("TRADEWATCH_LOG_FORMAT", "text", "text (Faust's lines) or json (one JSON object per line: time, level, logger, pid, message)"),
     Setting("TRADEWATCH_POLICY", "", "path to a policy TOML file; empty = the shipped default"),
     Setting("TRADEWATCH_MODE", "", "override the policy's mode: enforce or shadow; empty = as the policy says"),
+    Setting("TRADEWATCH_REQUIRE_SIGNING", "0", "1: a worker in enforce mode refuses to start without signing keys (the Kubernetes deployment sets it); 0: it starts and warns that its actions go out unsigned"),
     Setting("TRADEWATCH_ALLOWED_LATENESS_SECONDS", "1", "how long after its event time an input may reach Kafka and still be decided in event-time order; the watermark of a caught-up input trails the wall clock by this (decisions wait this long)"),
     Setting("TRADEWATCH_IDLE_PARTITION_SECONDS", "30", "an input partition with nothing new to read for this long follows the wall clock; until then one that last delivered old events (a backfill) holds the watermark"),
     Setting("TRADEWATCH_WATERMARK_INTERVAL_SECONDS", "0.25", "how often intake publishes the watermark while no input arrives"),
@@ -134,6 +135,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
     log_level = get("TRADEWATCH_LOG_LEVEL", _one_of("debug", "info", "warning", "error"), "debug, info, warning or error")
     event_loop = get("TRADEWATCH_EVENT_LOOP", _one_of("uvloop", "asyncio"), "uvloop or asyncio")
     mode = get("TRADEWATCH_MODE", _one_of("", *MODES), "enforce, shadow or empty")
+    require_signing = get("TRADEWATCH_REQUIRE_SIGNING", _one_of("0", "1"), "0 or 1") == "1"
     if store == "rocksdb://":
         _require("rocksdict", "TRADEWATCH_STORE=rocksdb:// needs the rocksdict package: pip install 'tradewatch[rocksdb]'")
     if event_loop == "uvloop":
@@ -152,6 +154,9 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: str) -> Confi
         reviewers = SigningKeys.reviewers_from_env(source)
     except (SecurityConfigError, SigningConfigError) as exc:
         raise ConfigError(str(exc)) from None
+    if require_signing and policy.mode == "enforce" and signing is None:
+        raise ConfigError("TRADEWATCH_REQUIRE_SIGNING=1: a worker in enforce mode needs signing keys "
+                          "(TRADEWATCH_SIGNING_KEYS or TRADEWATCH_SIGNING_KEYS_DIR); none are configured")
     return Config(
         broker=broker,
         app_id=app_id,

@@ -61,3 +61,14 @@ def test_worker_command_reports_bad_configuration(capsys):
 
     assert main(["worker", "--broker", "nonsense"]) == 2
     assert "TRADEWATCH_BROKER" in capsys.readouterr().err
+
+
+def test_required_signing_refuses_an_enforcing_worker_without_keys():
+    with pytest.raises(ConfigError, match="TRADEWATCH_REQUIRE_SIGNING=1: a worker in enforce mode needs signing keys"):
+        load_config({"TRADEWATCH_REQUIRE_SIGNING": "1"})
+    # shadow mode sends nothing to enforcement; keys make it start
+    assert load_config({"TRADEWATCH_REQUIRE_SIGNING": "1", "TRADEWATCH_MODE": "shadow"}).signing is None
+    keyed = load_config({"TRADEWATCH_REQUIRE_SIGNING": "1",
+                         "TRADEWATCH_SIGNING_KEYS": "k1:hmac:" + "A" * 43 + "="})
+    assert keyed.signing is not None
+    assert load_config({}).signing is None  # not required: starts (and warns)
