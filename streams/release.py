@@ -89,7 +89,7 @@ class Releaser:
                 offsets: dict[Any, int] = {}
                 for tp, records in batch.items():
                     for record in records:
-                        if not await self._settle(record):
+                        if not await self.settle(record):
                             consumer.seek(tp, record.offset)  # our own consumer: read it again on resume
                             consumer.pause(tp)
                             waiting.add(tp)
@@ -104,7 +104,7 @@ class Releaser:
         finally:
             await consumer.stop()
 
-    async def _settle(self, record: Any) -> bool:
+    async def settle(self, record: Any) -> bool:
         """Release or discard one held action; False when its trip is not closed (wait)."""
         held = held_trip(record)
         if held is None:
