@@ -15,10 +15,14 @@ from streams.signing import (
     HEADER_KEY_ID,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
+    HEADER_VERSION,
     SignatureError,
     SigningConfigError,
     SigningKey,
     SigningKeys,
+    canonical_bytes,
+    load_reviewer_keys,
+    load_signing_keys,
     sign,
     verify,
     verify_main,
@@ -63,16 +67,29 @@ def replace_header(headers: list[tuple[str, bytes]], name: str, value: bytes) ->
 def test_a_signed_action_verifies_and_names_the_key():
     keys = keyring(k1=new_secret())
     headers = signed(keys)
-    assert {name for name, _ in headers} == {HEADER_SIGNATURE, HEADER_KEY_ID, HEADER_TIMESTAMP, HEADER_ALG}
+    assert {name for name, _ in headers} == {HEADER_SIGNATURE, HEADER_KEY_ID, HEADER_TIMESTAMP, HEADER_ALG, HEADER_VERSION}
     assert dict(headers)[HEADER_ALG] == b"hmac-sha256"
+    assert dict(headers)[HEADER_VERSION] == b"2"
     assert verify(keys, TOPIC, KEY, VALUE, headers) == "k1"
 
 
 def test_headers_as_a_mapping_or_mixed_with_other_headers_verify():
     keys = keyring(k1=new_secret())
-    headers = [("tw-action", b"suspend"), *signed(keys)]
+    own = [("tw-action", b"suspend"), ("traceparent", b"00-abc")]
+    headers = own + sign(keys, TOPIC, KEY, VALUE, SIGNED_AT_MS, headers=own)
     assert verify(keys, TOPIC, KEY, VALUE, headers) == "k1"
     assert verify(keys, TOPIC, KEY, VALUE, dict(headers)) == "k1"
+    assert reason(keys, replace_header(headers, "tw-action", b"reinstate")) == "bad_signature"
+
+
+def test_the_publishers_action_header_is_signed():
+    """As the publisher builds a message: its own headers, then the signature over them."""
+    keys = keyring(k1=new_secret())
+    headers = [("tw-action", b"suspend")]
+    headers += sign(keys, TOPIC, KEY, VALUE, SIGNED_AT_MS, headers=headers)
+    assert verify(keys, TOPIC, KEY, VALUE, headers) == "k1"
+    assert reason(keys, replace_header(headers, "tw-action", b"review")) == "bad_signature"
+    assert reason(keys, [(n, v) for n, v in headers if n != "tw-action"]) == "bad_signature"
 
 
 @pytest.mark.parametrize(
@@ -236,6 +253,133 @@ def test_configuration_errors_name_the_variable(env, variable):
     assert isinstance(failure.value, ValueError)
 
 
+# --------------------------------------------------------------------------- key validity windows
+
+WINDOW = "2026-01-01T00:00:00Z/2026-07-01T00:00:00Z"
+NOT_BEFORE_MS, NOT_AFTER_MS = 1_767_225_600_000, 1_782_864_000_000
+INSIDE_S = 1_775_000_000.0  # 2026-03-31
+
+
+def signed_at(secret: bytes, at_ms: int, kid: str = "k1") -> list[tuple[str, bytes]]:
+    return sign(keyring(active=kid, **{kid: secret}), TOPIC, KEY, VALUE, at_ms)
+
+
+def assert_window(keys: SigningKeys, kid: str, secret: bytes) -> None:
+    """The key verifies exactly inside WINDOW (both ends included)."""
+    assert verify(keys, TOPIC, KEY, VALUE, signed_at(secret, NOT_BEFORE_MS, kid)) == kid
+    assert verify(keys, TOPIC, KEY, VALUE, signed_at(secret, NOT_AFTER_MS, kid)) == kid
+    assert reason(keys, signed_at(secret, NOT_BEFORE_MS - 1, kid)) == "key_not_valid"
+    assert reason(keys, signed_at(secret, NOT_AFTER_MS + 1, kid)) == "key_not_valid"
+
+
+def test_a_window_on_an_inline_key_and_on_a_key_file(tmp_path):
+    inline, from_file = new_secret(), new_secret()
+    (tmp_path / "k.key").write_text(f"hmac:{b64(from_file)}")
+    env = {"TRADEWATCH_SIGNING_KEYS": f"inline[{WINDOW}]:hmac:{b64(inline)}, file [{WINDOW}] =@{tmp_path / 'k.key'}"}
+    keys = load_signing_keys(env, require_active=False)
+    assert_window(keys, "inline", inline)
+    assert_window(keys, "file", from_file)
+
+
+def test_a_window_sidecar_in_a_keys_directory(tmp_path):
+    windowed, always = new_secret(), new_secret()
+    (tmp_path / "k2026").write_text(f"hmac:{b64(windowed)}\n")
+    (tmp_path / "k2026.window").write_text(WINDOW + "\n")
+    (tmp_path / "always").write_text(f"hmac:{b64(always)}")
+    keys = load_signing_keys({"TRADEWATCH_SIGNING_KEYS_DIR": str(tmp_path)}, require_active=False)
+    assert keys.key_ids == ["always", "k2026"]  # the sidecar is not a key
+    assert_window(keys, "k2026", windowed)
+    assert verify(keys, TOPIC, KEY, VALUE, signed_at(always, 1, "always")) == "always"
+
+
+def test_reviewer_keys_get_the_same_windows(tmp_path):
+    inline, mounted = new_secret(), new_secret()
+    (tmp_path / "bob").write_text(f"hmac:{b64(mounted)}")
+    (tmp_path / "bob.window").write_text(WINDOW)
+    keys = load_reviewer_keys({"TRADEWATCH_REVIEWER_KEYS": f"anna[{WINDOW}]:hmac:{b64(inline)}",
+                               "TRADEWATCH_REVIEWER_KEYS_DIR": str(tmp_path)})
+    assert_window(keys, "anna", inline)
+    assert_window(keys, "bob", mounted)
+
+
+def test_keys_without_a_window_are_always_valid():
+    secret = new_secret()
+    keys = load_signing_keys({"TRADEWATCH_SIGNING_KEYS": f"k1:{b64(secret)}"})
+    assert verify(keys, TOPIC, KEY, VALUE, signed_at(secret, 0)) == "k1"
+    assert verify(keys, TOPIC, KEY, VALUE, signed_at(secret, 10**15)) == "k1"
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        "2026-01-01T00:00:00Z",  # no slash
+        "2026-01-01T00:00:00Z/2026-07-01T00:00:00Z/2027-01-01T00:00:00Z",
+        "/",
+        "2026-07-01T00:00:00Z/2026-01-01T00:00:00Z",  # ends before it begins
+        "2026-01-01T00:00:00Z/2026-01-01T00:00:00Z",  # empty
+        "2026-01-01/2026-07-01",  # dates only
+        "2026-01-01T00:00:00+08:00/",  # not UTC
+        "2026-01-01 00:00:00Z/",
+        "2026-02-30T00:00:00Z/",  # no such day
+        "2026-01-01T24:00:00Z/",
+        "2026-01-01T00:00:00.1234Z/",
+        "yesterday/tomorrow",
+        "2026-01-01T00:00:00Z /",
+        "2026-01-01t00:00:00z/",
+    ],
+)
+@pytest.mark.parametrize("where", ["TRADEWATCH_SIGNING_KEYS", "TRADEWATCH_SIGNING_KEYS_DIR",
+                                   "TRADEWATCH_REVIEWER_KEYS", "TRADEWATCH_REVIEWER_KEYS_DIR"])
+def test_a_malformed_window_fails_at_load_naming_the_variable_and_never_the_secret(tmp_path, window, where):
+    secret = b64(new_secret())
+    material = f"hmac:{secret}"
+    if where.endswith("_DIR"):
+        (tmp_path / "k1").write_text(material)
+        (tmp_path / "k1.window").write_text(window)
+        env = {where: str(tmp_path)}
+    else:
+        env = {where: f"k1[{window}]:{material}"}
+    loader = load_reviewer_keys if "REVIEWER" in where else load_signing_keys
+    with pytest.raises(SigningConfigError) as failure:
+        loader(env)
+    message = str(failure.value)
+    assert where in message and "\n" not in message
+    assert secret not in message and secret[:16] not in message
+
+
+def test_a_window_file_without_its_key_is_refused(tmp_path):
+    (tmp_path / "k1").write_text(b64(new_secret()))
+    (tmp_path / "k2.window").write_text(WINDOW)
+    with pytest.raises(SigningConfigError, match="TRADEWATCH_SIGNING_KEYS_DIR.*k2.window"):
+        load_signing_keys({"TRADEWATCH_SIGNING_KEYS_DIR": str(tmp_path)})
+
+
+@pytest.mark.parametrize("now_s", [NOT_AFTER_MS / 1000 + 1, NOT_BEFORE_MS / 1000 - 1], ids=["expired", "not yet valid"])
+@pytest.mark.parametrize("named", [True, False], ids=["active named", "only key"])
+def test_a_worker_refuses_to_start_with_an_active_key_outside_its_window(now_s, named):
+    secret = b64(new_secret())
+    env = {"TRADEWATCH_SIGNING_KEYS": f"k1[{WINDOW}]:hmac:{secret}"}
+    if named:
+        env["TRADEWATCH_SIGNING_KEY_ID"] = "k1"
+    with pytest.raises(SigningConfigError) as failure:
+        load_signing_keys(env, now=now_s)
+    assert "TRADEWATCH_SIGNING_KEY_ID" in str(failure.value) and WINDOW in str(failure.value)
+    assert secret not in str(failure.value)
+    assert load_signing_keys(env, now=INSIDE_S).active_key_id == "k1"
+    assert load_signing_keys(env, require_active=False, now=now_s) is not None  # a verifier checks old actions
+
+
+def test_rotation_with_windows_the_old_key_stops_verifying_new_signatures():
+    old, new = new_secret(), new_secret()
+    env = {"TRADEWATCH_SIGNING_KEYS": f"old[/2026-07-01T00:00:00Z]:hmac:{b64(old)},new[2026-06-01T00:00:00Z/]:hmac:{b64(new)}",
+           "TRADEWATCH_SIGNING_KEY_ID": "new"}
+    worker = load_signing_keys(env, now=INSIDE_S + 90 * 86400)
+    downstream = load_signing_keys(env, require_active=False)
+    assert verify(downstream, TOPIC, KEY, VALUE, signed_at(old, NOT_AFTER_MS - 1, "old")) == "old"
+    assert reason(downstream, signed_at(old, NOT_AFTER_MS + 1, "old")) == "key_not_valid"  # e.g. a leaked old key
+    assert verify(downstream, TOPIC, KEY, VALUE, sign(worker, TOPIC, KEY, VALUE, NOT_AFTER_MS + 1)) == "new"
+
+
 # --------------------------------------------------------------------------- secrets stay secret
 
 
@@ -335,3 +479,27 @@ def test_verify_without_keys_is_a_configuration_error(tmp_path, monkeypatch, cap
     (tmp_path / "empty.jsonl").write_text("")
     assert verify_main(["--file", str(tmp_path / "empty.jsonl")]) == 2
     assert "TRADEWATCH_SIGNING_KEYS" in capsys.readouterr().err
+
+
+def test_verify_file_accepts_tw1_signatures_only_with_accept_v1(tmp_path, monkeypatch, capsys):
+    secret = new_secret()
+    monkeypatch.setenv("TRADEWATCH_SIGNING_KEYS", f"k1:hmac:{b64(secret)}")
+    monkeypatch.delenv("TRADEWATCH_SIGNING_KEYS_DIR", raising=False)
+    monkeypatch.delenv("TRADEWATCH_SIGNING_KEY_ID", raising=False)
+    signer = SigningKey.hmac("k1", secret)
+    tw1 = signer.sign(canonical_bytes("hmac-sha256", "k1", TOPIC, KEY, VALUE, SIGNED_AT_MS, version=1))
+    old = [("tw-action", b"suspend"), (HEADER_SIGNATURE, tw1.hex().encode()), (HEADER_KEY_ID, b"k1"),
+           (HEADER_TIMESTAMP, str(SIGNED_AT_MS).encode()), (HEADER_ALG, b"hmac-sha256")]
+    current = [("tw-action", b"suspend")]
+    current += sign(keyring(k1=secret), TOPIC, KEY, VALUE, SIGNED_AT_MS, headers=current)
+    recording = tmp_path / "actions.jsonl"
+    write_messages(recording, [as_jsonl(TOPIC, KEY, VALUE, old), as_jsonl(TOPIC, KEY, VALUE, current)])
+
+    assert verify_main(["--file", str(recording)]) == 1
+    assert capsys.readouterr().out.splitlines() == ["FAIL v1_not_accepted line=1 act-123", "ok k1 act-123"]
+    assert verify_main(["--file", str(recording), "--accept-v1"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["ok k1 act-123", "ok k1 act-123"]
+    stripped = [(n, v) for n, v in current if n != HEADER_VERSION]  # a tw2 signature posing as tw1
+    write_messages(recording, [as_jsonl(TOPIC, KEY, VALUE, stripped)])
+    assert verify_main(["--file", str(recording), "--accept-v1"]) == 1
+    assert capsys.readouterr().out.splitlines() == ["FAIL bad_signature line=1 act-123"]

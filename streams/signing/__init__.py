@@ -3,9 +3,10 @@
 A suspension is a consequential message; anyone who can write to ``enforcement.actions.v1``
 could otherwise suspend any account, so every published action carries signature headers.
 
-* ``streams.signing.core`` — the header format, sign and verify; no I/O. Downstream verifiers
-  import this alone.
-* ``streams.signing.keys`` — keys from ``TRADEWATCH_SIGNING_*`` / ``TRADEWATCH_REVIEWER_*`` and key files.
+* ``streams.signing.core`` — the header format (tw2: every ``tw-`` header signed), sign and
+  verify, key validity windows; no I/O. Downstream verifiers import this alone.
+* ``streams.signing.keys`` — keys (with optional validity windows) from ``TRADEWATCH_SIGNING_*`` /
+  ``TRADEWATCH_REVIEWER_*`` and key files.
 * ``streams.signing.verify_cli`` — the ``tradewatch verify`` command (Kafka or JSONL), loaded on first use.
 """
 
@@ -16,19 +17,26 @@ from collections.abc import Sequence
 from streams.signing.core import (
     ALGORITHMS,
     CANONICAL_PREFIX,
+    CANONICAL_PREFIX_V1,
+    CANONICAL_PREFIX_V2,
     DEFAULT_FUTURE_SKEW_S,
     ED25519,
     HEADER_ALG,
     HEADER_KEY_ID,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
+    HEADER_VERSION,
     HMAC_SHA256,
     SIGNATURE_HEADERS,
+    VERSION,
     SignatureError,
     SigningConfigError,
     SigningKey,
     SigningKeys,
     canonical_bytes,
+    encode_signed_headers,
+    format_time_ms,
+    is_signed_header,
     sign,
     verify,
 )
@@ -42,8 +50,10 @@ from streams.signing.keys import (
     KEY_ID_PATTERN,
     MIN_SECRET_BYTES,
     SIGNING_SETTINGS,
+    WINDOW_SUFFIX,
     load_reviewer_keys,
     load_signing_keys,
+    parse_window,
 )
 
 
@@ -57,6 +67,8 @@ def verify_main(argv: Sequence[str] | None = None) -> int:
 __all__ = [
     "ALGORITHMS",
     "CANONICAL_PREFIX",
+    "CANONICAL_PREFIX_V1",
+    "CANONICAL_PREFIX_V2",
     "DEFAULT_FUTURE_SKEW_S",
     "ED25519",
     "ENV_KEYS",
@@ -68,6 +80,7 @@ __all__ = [
     "HEADER_KEY_ID",
     "HEADER_SIGNATURE",
     "HEADER_TIMESTAMP",
+    "HEADER_VERSION",
     "HMAC_PREFIX",
     "HMAC_SHA256",
     "KEY_ID_PATTERN",
@@ -78,9 +91,15 @@ __all__ = [
     "SigningConfigError",
     "SigningKey",
     "SigningKeys",
+    "VERSION",
+    "WINDOW_SUFFIX",
     "canonical_bytes",
+    "encode_signed_headers",
+    "format_time_ms",
+    "is_signed_header",
     "load_reviewer_keys",
     "load_signing_keys",
+    "parse_window",
     "sign",
     "verify",
     "verify_main",

@@ -13,9 +13,22 @@
 * ``TRADEWATCH_REVIEWER_KEYS`` / ``TRADEWATCH_REVIEWER_KEYS_DIR`` = the same, for the reviewers
   whose signed appeals count (verification only).
 
+Validity windows (optional; a key without one is always valid): ``NOT_BEFORE/NOT_AFTER``, two
+RFC 3339 UTC times ``YYYY-MM-DDTHH:MM:SS[.fff]Z``, both inclusive, either side empty for an
+open end (``2026-01-01T00:00:00Z/2026-07-01T00:00:00Z``, ``/2026-07-01T00:00:00Z``). In the
+variables the window follows the key id in brackets: ``kid[NOT_BEFORE/NOT_AFTER]:BASE64`` or
+``kid[NOT_BEFORE/NOT_AFTER]=@/path``. In a keys directory it is a sidecar file
+``<kid>.window`` holding that text (so a ``*.window`` file is never a key, and one without its
+key file is an error). A malformed window fails at load with one line naming the variable.
+A signature timestamped outside its key's window does not verify (``key_not_valid``); a
+worker refuses to start when its active key is not valid now, and ``sign`` refuses a time
+outside the active key's window, so a worker that runs past its key's end stops publishing
+rather than sign with it.
+
 Rotation: add the new key everywhere as a verification key, then switch
 ``TRADEWATCH_SIGNING_KEY_ID`` on the workers, then remove the old key once nothing signed with
-it needs verifying.
+it needs verifying. With windows: give the old key a ``NOT_AFTER`` a little after the switch,
+so even a leaked old key can no longer sign new actions that verify.
 """
 
 from __future__ import annotations
@@ -24,10 +37,12 @@ import base64
 import binascii
 import os
 import re
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
-from streams.signing.core import ED25519, SigningConfigError, SigningKey, SigningKeys
+from streams.signing.core import ED25519, SigningConfigError, SigningKey, SigningKeys, format_time_ms
 
 MIN_SECRET_BYTES = 32
 
@@ -48,6 +63,10 @@ SIGNING_SETTINGS: tuple[tuple[str, str, str], ...] = (
 
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 HMAC_PREFIX = b"hmac:"  # declares a key's material a shared secret
+WINDOW_SUFFIX = ".window"  # in a keys directory: <kid>.window holds that key's validity window
+WINDOW_SYNTAX = "NOT_BEFORE/NOT_AFTER in RFC 3339 UTC, e.g. 2026-01-01T00:00:00Z/2026-07-01T00:00:00Z (one side may be empty)"
+_INLINE_ENTRY = re.compile(r"([^:=\[\]]*)(?:\[([^\]]*)\]\s*)?[:=](.*)", re.S)
+_RFC3339_UTC = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z")
 
 
 def load_reviewer_keys(env: Mapping[str, str] | None = None) -> SigningKeys | None:
@@ -68,16 +87,20 @@ def load_reviewer_keys(env: Mapping[str, str] | None = None) -> SigningKeys | No
     return SigningKeys(keys, None)
 
 
-def load_signing_keys(env: Mapping[str, str] | None = None, *, require_active: bool = True) -> SigningKeys | None:
+def load_signing_keys(
+    env: Mapping[str, str] | None = None, *, require_active: bool = True, now: float | None = None,
+) -> SigningKeys | None:
     """Keys from TRADEWATCH_SIGNING_*; None when none are configured (signing is off).
 
     ``require_active=False`` is for verifiers (``tradewatch verify``, downstream), which need
-    no signing key.
+    no signing key. With ``require_active``, an active key outside its validity window at
+    ``now`` (epoch seconds; default: the wall clock) is refused.
     """
     source = os.environ if env is None else env
     inline = source.get(ENV_KEYS, "").strip()
     directory = source.get(ENV_KEYS_DIR, "").strip()
     active = source.get(ENV_KEY_ID, "").strip() or None
+    named = f"{ENV_KEY_ID}={active!r}" if active else f"the only signing key (in {ENV_KEYS}/{ENV_KEYS_DIR})"
     keys = _parse_inline(inline, bare_secret=require_active) if inline else []
     if directory:
         keys += _read_directory(directory, bare_secret=require_active)
@@ -104,6 +127,12 @@ def load_signing_keys(env: Mapping[str, str] | None = None, *, require_active: b
             raise SigningConfigError(f"{ENV_KEY_ID}={active!r} is not allowed: one of the configured key ids {sorted(by_id)}")
         if not by_id[active].can_sign:
             raise SigningConfigError(f"{ENV_KEY_ID}={active!r} is not allowed: that key is an Ed25519 public key (verify only)")
+        now_ms = int((time.time() if now is None else now) * 1000)
+        if require_active and not by_id[active].valid_at(now_ms):
+            raise SigningConfigError(
+                f"{named} is not allowed: key {active!r} is valid {by_id[active].window}, "
+                f"not now ({format_time_ms(now_ms)}); set {ENV_KEY_ID} to a key that is valid now"
+            )
     return SigningKeys(keys, active)
 
 
@@ -112,17 +141,22 @@ def _parse_inline(raw: str, env_name: str = ENV_KEYS, bare_secret: bool = True) 
     for position, entry in enumerate(part.strip() for part in raw.split(",")):
         if not entry:
             continue
-        match = re.match(r"([^:=]*)[:=](.*)", entry, re.S)
+        match = _INLINE_ENTRY.fullmatch(entry)
         if match is None:
-            raise SigningConfigError(f"{env_name}: entry {position + 1} is not allowed: expected kid:BASE64 or kid=@/path/to/file")
-        key_id, material = match.group(1).strip(), match.group(2).strip()
+            raise SigningConfigError(
+                f"{env_name}: entry {position + 1} is not allowed: expected kid:BASE64 or kid=@/path/to/file, "
+                "optionally kid[NOT_BEFORE/NOT_AFTER]:…"
+            )
+        key_id, window, material = match.group(1).strip(), match.group(2), match.group(3).strip()
         where = f"{env_name} (key id {key_id!r})"
         _check_key_id(key_id, f"{env_name}: entry {position + 1}")
+        not_before, not_after = (None, None) if window is None else parse_window(window, f"{where}: its window")
         if material.startswith("@"):
             path = Path(material[1:])
-            keys.append(_key_from_text(key_id, _read_key_file(path, where), f"{where} file {str(path)!r}", bare_secret))
+            key = _key_from_text(key_id, _read_key_file(path, where), f"{where} file {str(path)!r}", bare_secret)
         else:
-            keys.append(_key_from_text(key_id, material.encode(), where, bare_secret))
+            key = _key_from_text(key_id, material.encode(), where, bare_secret)
+        keys.append(key.with_window(not_before, not_after) if window is not None else key)
     return keys
 
 
@@ -130,16 +164,62 @@ def _read_directory(directory: str, env_name: str = ENV_KEYS_DIR, bare_secret: b
     root = Path(directory)
     if not root.is_dir():
         raise SigningConfigError(f"{env_name}={directory!r} is not allowed: not a readable directory")
+    files = [path for path in sorted(root.iterdir()) if not path.name.startswith(".") and path.is_file()]  # ..data (Kubernetes)
+    windows = {path.name[: -len(WINDOW_SUFFIX)]: path for path in files if path.name.endswith(WINDOW_SUFFIX)}
     keys = []
-    for path in sorted(root.iterdir()):
-        if path.name.startswith(".") or not path.is_file():  # ..data, ..2024_01_01 (Kubernetes)
+    for path in files:
+        if path.name.endswith(WINDOW_SUFFIX):
             continue
         where = f"{env_name} file {path.name!r}"
         _check_key_id(path.name, where)
-        keys.append(_key_from_text(path.name, _read_key_file(path, where), where, bare_secret))
+        key = _key_from_text(path.name, _read_key_file(path, where), where, bare_secret)
+        window_file = windows.pop(path.name, None)
+        if window_file is not None:
+            window_where = f"{env_name} file {window_file.name!r}"
+            try:
+                text = window_file.read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError):
+                raise SigningConfigError(f"{window_where}: the validity window is not readable ASCII text") from None
+            key = key.with_window(*parse_window(text, window_where))
+        keys.append(key)
+    if windows:
+        orphan = windows[sorted(windows)[0]].name
+        raise SigningConfigError(
+            f"{env_name} file {orphan!r} is not allowed: no key file {orphan[: -len(WINDOW_SUFFIX)]!r} for this window"
+        )
     if not keys:
         raise SigningConfigError(f"{env_name}={directory!r} is not allowed: it holds no key files")
     return keys
+
+
+def parse_window(text: str, where: str) -> tuple[int | None, int | None]:
+    """``NOT_BEFORE/NOT_AFTER`` as epoch milliseconds (None for an empty side); SigningConfigError
+    naming ``where`` otherwise. The text itself is not repeated in the error."""
+    parts = text.strip().split("/")
+    if len(parts) != 2:
+        raise SigningConfigError(f"{where} is not allowed: expected {WINDOW_SYNTAX}")
+    not_before = _parse_time(parts[0], where, "NOT_BEFORE")
+    not_after = _parse_time(parts[1], where, "NOT_AFTER")
+    if not_before is None and not_after is None:
+        raise SigningConfigError(f"{where} is not allowed: both sides are empty (leave the window out for a key that is always valid)")
+    if not_before is not None and not_after is not None and not_before >= not_after:
+        raise SigningConfigError(f"{where} is not allowed: NOT_BEFORE must be earlier than NOT_AFTER")
+    return not_before, not_after
+
+
+def _parse_time(text: str, where: str, side: str) -> int | None:
+    if text == "":
+        return None
+    match = _RFC3339_UTC.fullmatch(text)
+    if match is None:
+        raise SigningConfigError(f"{where} is not allowed: {side} is not an RFC 3339 UTC time; expected {WINDOW_SYNTAX}")
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    try:
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        raise SigningConfigError(f"{where} is not allowed: {side} is not a valid date and time") from None
+    millis = int((match.group(7) or "").ljust(3, "0"))
+    return int(moment.timestamp()) * 1000 + millis
 
 
 def _check_key_id(key_id: str, where: str) -> None:

@@ -22,7 +22,8 @@ def verify_main(argv: Sequence[str] | None = None) -> int:
     """``tradewatch verify``: check the signature of every action on a topic or in a JSONL file.
 
     Prints ``ok <kid> <action_id>`` or ``FAIL <reason> offset=<n>`` per message; exit status 1
-    if any failed, 2 on a configuration error.
+    if any failed, 2 on a configuration error. Signatures in the older format tw1 (no
+    ``tw-signature-version`` header) fail with ``v1_not_accepted`` unless ``--accept-v1``.
     """
     args = _verify_parser().parse_args(argv)
     try:
@@ -33,7 +34,7 @@ def verify_main(argv: Sequence[str] | None = None) -> int:
     if keys is None:
         print(f"tradewatch verify: configuration error: no verification keys: set {ENV_KEYS} or {ENV_KEYS_DIR}", file=sys.stderr)
         return 2
-    checker = _Checker(keys, args.max_age)
+    checker = _Checker(keys, args.max_age, accept_v1=args.accept_v1)
     if args.file:
         try:
             for where, record in _read_jsonl(args.file):
@@ -63,19 +64,22 @@ def _verify_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=5.0, help="stop after this many seconds without a message")
     parser.add_argument("--max-age", type=float, default=None, help="reject signatures older than this many seconds")
     parser.add_argument("--file", help="verify a JSONL file of {topic, key, value, headers} instead of a topic")
+    parser.add_argument("--accept-v1", action="store_true",
+                        help="also accept signatures in the older format tw1, which signs no tw- headers (old data)")
     return parser
 
 
 class _Checker:
-    def __init__(self, keys: SigningKeys, max_age_s: float | None) -> None:
+    def __init__(self, keys: SigningKeys, max_age_s: float | None, *, accept_v1: bool = False) -> None:
         self.keys = keys
         self.max_age_s = max_age_s
+        self.accept_v1 = accept_v1
         self.ok = 0
         self.failed = 0
 
     def check_message(self, topic: str, key: bytes | None, value: bytes | None, headers: Any, where: str) -> None:
         try:
-            key_id = verify(self.keys, topic, key, value, headers, max_age_s=self.max_age_s)
+            key_id = verify(self.keys, topic, key, value, headers, max_age_s=self.max_age_s, accept_v1=self.accept_v1)
         except SignatureError as error:
             self.failed += 1
             print(f"FAIL {error.reason} {where} {_action_id(value)}", flush=True)
@@ -110,13 +114,13 @@ def _read_jsonl(path: str) -> Iterable[tuple[str, dict[str, Any]]]:
                     yield f"line={number}", {}
 
 
-def _record_parts(record: dict[str, Any]) -> tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]:
+def _record_parts(record: dict[str, Any]) -> tuple[str, bytes | None, bytes | None, list[tuple[str, bytes | None]]]:
     """A JSONL record's exact bytes.
 
     ``key``/``value`` are UTF-8 strings (or ``key_b64``/``value_b64`` for binary); a ``value``
     that is a JSON object is re-encoded with orjson, which reproduces the bytes tradewatch
     published (it publishes orjson output). ``headers`` is ``[[name, value], ...]`` or
-    ``{name: value}``, values UTF-8 strings.
+    ``{name: value}``, values UTF-8 strings (or null).
     """
     topic = record["topic"]
     if not isinstance(topic, str):
@@ -125,8 +129,15 @@ def _record_parts(record: dict[str, Any]) -> tuple[str, bytes | None, bytes | No
     value = _bytes_field(record, "value")
     raw_headers = record.get("headers") or []
     pairs = raw_headers.items() if isinstance(raw_headers, dict) else raw_headers
-    headers = [(str(name), header.encode() if isinstance(header, str) else bytes(header or b"")) for name, header in pairs]
+    headers = [(str(name), _header_value(header)) for name, header in pairs]
     return topic, key, value, headers
+
+
+def _header_value(header: Any) -> bytes | None:
+    """A header value as recorded: text as UTF-8, null as a null header value (which tw2 signs as such)."""
+    if header is None:
+        return None
+    return header.encode() if isinstance(header, str) else bytes(header)
 
 
 def _bytes_field(record: dict[str, Any], name: str) -> bytes | None:
