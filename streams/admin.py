@@ -12,7 +12,7 @@ from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from streams.config import Config
+from streams.config import Config, ConfigError
 from streams.security import start_checked
 from streams.topics import (
     INPUT_TOPICS,
@@ -120,10 +120,16 @@ async def ensure_internal_topics(config: Config) -> list[str]:
             if name not in existing
         ]
         owners = owners_topic(config.app_id)  # partition p binds the apps of input partition p
+        inputs = await _partitions_of(admin, MINI_PROGRAM_EVENTS)
         if owners not in existing:
-            missing.append(NewTopic(name=owners, num_partitions=await _partitions_of(admin, MINI_PROGRAM_EVENTS),
-                                    replication_factor=config.replication,
+            missing.append(NewTopic(name=owners, num_partitions=inputs, replication_factor=config.replication,
                                     topic_configs={"cleanup.policy": "compact"}))
+        elif (count := await _partitions_of(admin, owners)) != inputs:
+            raise ConfigError(
+                f"{owners} has {count} partitions and {MINI_PROGRAM_EVENTS} {inputs}, so apps would be checked "
+                f"against another partition's owner bindings; the partition count of {MINI_PROGRAM_EVENTS} "
+                f"is fixed for a deployment (docs/design.md, \"Mini-program owners\")"
+            )
         if missing:
             await admin.create_topics(missing)
         return [topic.name for topic in missing]

@@ -22,12 +22,12 @@ from streams import metrics, topics
 from streams.appeals import verified_appeal
 from streams.commits import CommitMeter
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent
-from streams.core.owners import OwnerMismatch
+from streams.core.owners import OwnerBindings, OwnerMismatch
 from streams.core.rejections import FUTURE_TIME, INTERNAL_ERROR, OWNER_MISMATCH
 from streams.core.timefmt import format_time
 from streams.decode import DecodeError, DecodeLimits, decode_input
 from streams.lag import LagMeter
-from streams.owners import OwnerLedger, binding_record
+from streams.owners import OwnerLedger, binding_record, check_routing
 from streams.publisher import dead_letter_headers
 from streams.watermark import InputProgress
 from streams.wire import Bundler
@@ -133,15 +133,16 @@ class Intake:
         offsets: dict[Any, int] = {}
         events = 0
         # before any input of a mini-program partition is read: the owners its earlier readers bound
-        await self.owners.load(tp.partition for tp, records in batch.items()
-                               if records and tp.topic == topics.MINI_PROGRAM_EVENTS)
+        owners = await self.owners.bindings(tp.partition for tp, records in batch.items()
+                                            if records and tp.topic == topics.MINI_PROGRAM_EVENTS)
+        routing = _Routing(owners, len(consumer.partitions_for_topic(topics.MINI_PROGRAM_EVENTS) or ()))
         for tp, records in batch.items():
             if not records:
                 continue
             metrics.LAST_EVENT_TIMESTAMP.labels(tp.topic).set(now)
             metrics.INPUTS_READ.labels(tp.topic).inc(len(records))
             for record in records:
-                if await self._validate(record, bundler, now):
+                if await self._validate(record, bundler, routing, now):
                     events += 1
             offsets[tp] = records[-1].offset + 1
         for tp in consumer.assignment():
@@ -168,7 +169,7 @@ class Intake:
         if offsets:
             await self._commit(offsets)
 
-    async def _validate(self, record: Any, bundler: Any, now: float) -> bool:
+    async def _validate(self, record: Any, bundler: Any, routing: _Routing, now: float) -> bool:
         config = self.config
         started = time.perf_counter()
         tp = (record.topic, record.partition)
@@ -178,8 +179,7 @@ class Intake:
             if type(decoded) is Appeal:  # counts only when a configured reviewer signed it
                 decoded = verified_appeal(decoded, config.reviewers, record.topic, record.key, record.value,
                                           list(record.headers or ()))
-            elif type(decoded) is MiniProgramEvent and self.owners.check(
-                    record.partition, decoded.app_id, decoded.owner_account_id):
+            elif type(decoded) is MiniProgramEvent and routing.binds(record, decoded):
                 key, value = binding_record(decoded.app_id, decoded.owner_account_id, now)
                 self._new_bindings.append((record.partition, key, value))
             bundler.add(decoded, record.timestamp / 1000 if record.timestamp is not None else None)
@@ -240,6 +240,19 @@ class Intake:
                 continue
             self.lag.observe(tp.topic, tp.partition, highwater, done, now)
         self.lag.end_round()
+
+
+class _Routing:
+    """One batch's view of the mini-program owners: the bindings of each partition it read."""
+
+    def __init__(self, owners: Mapping[int, OwnerBindings], partitions: int) -> None:
+        self.owners = owners
+        self.partitions = partitions
+
+    def binds(self, record: Any, event: MiniProgramEvent) -> bool:
+        """Check an event against its partition's bindings; True when it binds its app."""
+        check_routing(record.key, record.partition, event.app_id, self.partitions)
+        return self.owners[record.partition].check(event.app_id, event.owner_account_id)
 
 
 class _Rebalance(ConsumerRebalanceListener):

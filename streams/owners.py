@@ -10,7 +10,11 @@ partition *p*, keyed by ``app_id``. Correct by construction:
   input offset commits, the binding it made is already in the log;
 * before intake validates the first input of a partition it was given, it reads that
   bindings partition from its start to its end offset, so it knows every binding the partition's
-  earlier readers made (a crash in between re-reads inputs that bind the same owner again).
+  earlier readers made (a crash in between re-reads inputs that bind the same owner again);
+* an event is checked against the bindings of the partition it was read from, so it must sit
+  where its ``app_id`` belongs (:func:`check_routing`): keyed by the ``app_id``, on the partition
+  Kafka's default partitioner gives that key. Otherwise an event written under another key, or
+  to a chosen partition, would meet bindings that do not know its app and bind it afresh.
 
 Only tradewatch writes the topic (its ACL grant covers ``<app_id>-*``); a record that is not a
 binding tradewatch wrote is skipped with a warning.
@@ -26,11 +30,14 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.core.owners import OwnerBindings, OwnerMismatch
+from streams.core.rejections import MISROUTED
+from streams.decode import DecodeError
 from streams.topics import owners_topic
+from streams.wire import subject_partition
 
 log = logging.getLogger("tradewatch")
 
-__all__ = ["OwnerLedger", "OwnerMismatch", "binding_record", "parse_binding"]
+__all__ = ["OwnerLedger", "OwnerMismatch", "binding_record", "check_routing", "parse_binding"]
 
 MAX_ID = 128  # the schema's bound for app and account ids
 
@@ -57,6 +64,17 @@ def parse_binding(key: bytes | None, value: bytes | None) -> tuple[str, str] | N
     return app_id, owner
 
 
+def check_routing(key: bytes | None, partition: int, app_id: str, partitions: int) -> None:
+    """Raise ``DecodeError(misrouted)`` unless a mini-program event read from ``partition`` (of
+    ``partitions``) is keyed by its ``app_id`` and sits on the partition that key belongs to."""
+    wanted = app_id.encode()
+    if key != wanted:
+        raise DecodeError(MISROUTED, "a mini-program event must be keyed by its app_id")
+    home = subject_partition(wanted, partitions)
+    if partition != home:
+        raise DecodeError(MISROUTED, f"mini program {app_id!r} belongs on partition {home}, not {partition}")
+
+
 class OwnerLedger:
     """The bindings of the input partitions intake reads now, one :class:`OwnerBindings` each."""
 
@@ -64,27 +82,37 @@ class OwnerLedger:
         self.topic = owners_topic(app_id)
         self._consumer_factory = consumer_factory  # () -> an unstarted AIOKafkaConsumer without a group
         self._partitions: dict[int, OwnerBindings] = {}
-
-    def check(self, partition: int, app_id: str, claimed: str) -> bool:
-        """:meth:`OwnerBindings.check` for an event read from input partition ``partition``."""
-        bindings = self._partitions.get(partition)
-        if bindings is None:
-            raise RuntimeError(f"owner bindings of input partition {partition} are not loaded")  # a bug: load() first
-        return bindings.check(app_id, claimed)
+        self._revocations = 0
 
     def revoke(self, partitions: Iterable[int]) -> None:
+        """Forget partitions another intake reads now (its bindings move on without us)."""
+        self._revocations += 1
         for partition in partitions:
             self._partitions.pop(partition, None)
 
-    async def load(self, partitions: Iterable[int]) -> int:
-        """Read the bindings of ``partitions`` from their start to their end offset; the count read."""
-        wanted = sorted(set(partitions) - set(self._partitions))
-        if not wanted:
-            return 0
+    async def bindings(self, partitions: Iterable[int]) -> dict[int, OwnerBindings]:
+        """The bindings of ``partitions`` for one batch, read from the topic where not known yet.
+
+        The batch checks its events against what this returns even if a rebalance takes a
+        partition away meanwhile (its offsets then fail to commit, and the new reader reads
+        them again). What was read is kept for later batches only if no rebalance revoked
+        anything while it was read: a partition revoked and given back in between may have
+        gained bindings from its reader in the meantime, so it is read again.
+        """
+        wanted = set(partitions)
+        missing = sorted(wanted - set(self._partitions))
+        revocations = self._revocations
+        loaded = await self._read(missing) if missing else {}
+        if self._revocations == revocations:
+            self._partitions.update(loaded)
+        return {partition: loaded[partition] if partition in loaded else self._partitions[partition]
+                for partition in wanted}
+
+    async def _read(self, wanted: list[int]) -> dict[int, OwnerBindings]:
+        """Read the bindings of ``wanted`` from their start to their end offset."""
         consumer: AIOKafkaConsumer = self._consumer_factory()
         await consumer.start()
         loaded = {partition: OwnerBindings() for partition in wanted}
-        read = 0
         try:
             tps = [TopicPartition(self.topic, partition) for partition in wanted]
             consumer.assign(tps)
@@ -101,11 +129,9 @@ class OwnerLedger:
                                         tp.topic, tp.partition, record.offset)
                             continue
                         loaded[tp.partition].load(*binding)
-                        read += 1
                 for tp in list(remaining):
                     if await consumer.position(tp) >= ends[tp]:
                         remaining.discard(tp)
         finally:
             await consumer.stop()
-        self._partitions.update(loaded)
-        return read
+        return loaded

@@ -166,7 +166,7 @@ class ActionPublisher:
         """A trip record, ours or another worker's, in force here."""
         if not self.breaker.apply(trip):
             return
-        metrics.CIRCUIT_BREAKER_OPEN.set(len(self.breaker.open_trips()))
+        metrics.CIRCUIT_BREAKER_OPEN.set(len(self.breaker.open_scopes()))
         if trip.state == OPEN:
             metrics.CIRCUIT_BREAKER_TRIPS.inc()
             self.log.error(

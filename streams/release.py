@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from streams import metrics, topics
@@ -63,7 +63,6 @@ class Releaser:
     def make_consumer(self) -> AIOKafkaConsumer:
         config = self.config
         return AIOKafkaConsumer(
-            topics.HELD,
             bootstrap_servers=config.bootstrap_servers,
             group_id=release_group(config.app_id),
             client_id=f"{config.app_id}-release",
@@ -76,13 +75,14 @@ class Releaser:
 
     async def run(self) -> None:
         self.consumer = consumer = self.make_consumer()
+        waiting: set[Any] = set()  # partitions paused at a held action whose trip is open
+        consumer.subscribe([topics.HELD], listener=_ForgetRevoked(waiting))
         await consumer.start()
-        waiting: set[Any] = set()
         seen = self.changes()
         try:
             while True:
                 if waiting and self.changes() != seen:
-                    consumer.resume(*waiting)
+                    consumer.resume(*(waiting & consumer.assignment()))
                     waiting.clear()
                 seen = self.changes()
                 batch = await consumer.getmany(timeout_ms=1000)
@@ -90,9 +90,7 @@ class Releaser:
                 for tp, records in batch.items():
                     for record in records:
                         if not await self.settle(record):
-                            consumer.seek(tp, record.offset)  # our own consumer: read it again on resume
-                            consumer.pause(tp)
-                            waiting.add(tp)
+                            self._wait_at(tp, record.offset, waiting)
                             break
                         offsets[tp] = record.offset + 1
                 if offsets:
@@ -103,6 +101,15 @@ class Releaser:
                                     "those held actions again", type(error).__name__)
         finally:
             await consumer.stop()
+
+    def _wait_at(self, tp: Any, offset: int, waiting: set[Any]) -> None:
+        """Stop reading ``tp`` at ``offset`` until the breaker record moves."""
+        try:
+            self.consumer.seek(tp, offset)  # our own consumer: read it again on resume
+            self.consumer.pause(tp)
+        except IllegalStateError:  # revoked while settling: its next reader starts at the last commit
+            return
+        waiting.add(tp)
 
     async def settle(self, record: Any) -> bool:
         """Release or discard one held action; False when its trip is not closed (wait)."""
@@ -124,3 +131,16 @@ class Releaser:
             metrics.HELD_SETTLED.labels("discarded").inc()
             log.info("discarded held %s %s (trip %s)", action, record.key.decode("utf-8", "replace"), trip_id)
         return True
+
+
+class _ForgetRevoked(ConsumerRebalanceListener):
+    """A partition given to another reader is no longer ours to resume."""
+
+    def __init__(self, waiting: set[Any]) -> None:
+        self.waiting = waiting
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.waiting.difference_update(revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:  # noqa: ARG002 - nothing to do
+        return None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka.errors import IllegalStateError
 
 from streams.core.breaker import DISCARD, RELEASE, CircuitBreaker, Trip
 from streams.release import Releaser, held_trip
@@ -84,3 +85,100 @@ def test_a_record_that_is_not_a_held_action_is_skipped_never_released(spoil):
     spoil(record)
     assert held_trip(record) is None
     assert settle(breaker, record) == (True, [])
+
+
+class RevokingConsumer:
+    """A consumer of one held partition that another reader takes over mid-batch."""
+
+    def __init__(self, batches: list[dict]) -> None:
+        self.batches = batches
+        self.assigned: set = {("tradewatch.held.v1", 0)}
+        self.listener = None
+        self.committed: list = []
+
+    def subscribe(self, topics, listener):
+        self.listener = listener
+
+    async def start(self):
+        return None
+
+    async def stop(self):
+        return None
+
+    def assignment(self):
+        return set(self.assigned)
+
+    def _assigned(self, tp):
+        if tp not in self.assigned:
+            raise IllegalStateError(f"No current assignment for partition {tp}")
+
+    def seek(self, tp, offset):
+        self._assigned(tp)
+
+    def pause(self, tp):
+        self._assigned(tp)
+
+    def resume(self, *tps):
+        for tp in tps:
+            self._assigned(tp)
+
+    async def revoke(self):
+        self.assigned.clear()
+        if self.listener is not None:
+            await self.listener.on_partitions_revoked({("tradewatch.held.v1", 0)})
+
+    async def getmany(self, timeout_ms):
+        if not self.batches:
+            raise asyncio.CancelledError  # the end of the scenario
+        return self.batches.pop(0)
+
+    async def commit(self, offsets):
+        self.committed.append(offsets)
+
+
+def run_releaser(breaker: CircuitBreaker, consumer: RevokingConsumer, release, changes) -> None:
+    releaser = Releaser(None, breaker, changes, release)  # type: ignore[arg-type]
+    releaser.make_consumer = lambda: consumer  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(releaser.run())
+
+
+def test_a_partition_revoked_while_its_held_actions_are_released_does_not_stop_the_releaser():
+    """The rebalance lands during a release's await; the next action's trip is open, so the
+    releaser would pause a partition it no longer has (IllegalStateError ended the worker)."""
+    breaker, closed = breaker_with(RELEASE)
+    still_open = Trip("v/y/low_history@2", "v/y/low_history", 3.0, "w1", 2)
+    breaker.apply(still_open)
+    first, second = held_record(closed), held_record(still_open.trip_id)
+    second.offset = 8
+    tp = ("tradewatch.held.v1", 0)
+    consumer = RevokingConsumer([{tp: [first, second]}])
+    released: list = []
+
+    async def release(key, value, action):
+        released.append(action)
+        await consumer.revoke()
+
+    run_releaser(breaker, consumer, release, lambda: 0)
+    assert released == ["suspend"]
+    assert consumer.committed == [{tp: 8}]  # refused by the broker in life; the next reader starts there
+
+
+def test_a_waiting_partition_given_to_another_reader_is_not_resumed():
+    breaker, _ = breaker_with(None)
+    tp = ("tradewatch.held.v1", 0)
+    consumer = RevokingConsumer([{tp: [held_record("v/x/low_history@1")]}, {}])
+
+    async def release(key, value, action):
+        raise AssertionError("nothing is released while the trip is open")
+
+    original = consumer.getmany
+
+    async def getmany(timeout_ms):
+        if len(consumer.batches) == 1:  # the partition waits now; the rebalance gives it away
+            await consumer.revoke()
+        return await original(timeout_ms)
+
+    consumer.getmany = getmany  # type: ignore[method-assign]
+    # the breaker record moves once the partition is gone: the releaser looks at its waiting ones again
+    run_releaser(breaker, consumer, release, lambda: 0 if consumer.assigned else 1)

@@ -101,7 +101,9 @@ class CircuitBreaker:
         self.low_history_evidence = low_history_evidence
         self._recent: dict[str, deque[float]] = {}
         self._trips: dict[str, Trip] = {}  # trip_id -> latest record
-        self._open: dict[str, Trip] = {}  # scope -> its open trip
+        # scope -> its open trips by id: two workers can trip one scope at once, and each trip's
+        # held actions wait for that trip's own close
+        self._open: dict[str, dict[str, Trip]] = {}
 
     def scope_of(self, action: Mapping[str, Any]) -> str:
         return scope_of(action, self.low_history_evidence)
@@ -121,8 +123,9 @@ class CircuitBreaker:
         return Trip(f"{scope}@{int(now * 1000)}", scope, now, by, self.max_per_minute + 1)
 
     def holding(self, scope: str) -> Trip | None:
-        """The open trip that holds suspensions of ``scope``, if any."""
-        return self._open.get(scope)
+        """The open trip that holds suspensions of ``scope`` (the earliest, when several), if any."""
+        trips = self._open.get(scope)
+        return min(trips.values(), key=lambda trip: (trip.opened_at, trip.trip_id)) if trips else None
 
     def apply(self, trip: Trip) -> bool:
         """Take in a trip record (ours or another worker's); True if it changed anything.
@@ -133,23 +136,24 @@ class CircuitBreaker:
         if known == trip or (known is not None and known.state == CLOSED):
             return False
         self._trips[trip.trip_id] = trip
-        current = self._open.get(trip.scope)
         if trip.state == OPEN:
-            if current is None or current.opened_at <= trip.opened_at:
-                self._open[trip.scope] = trip
-        elif current is not None and current.trip_id == trip.trip_id:
-            del self._open[trip.scope]
-            self._recent.pop(trip.scope, None)
+            self._open.setdefault(trip.scope, {})[trip.trip_id] = trip
+        else:
+            trips = self._open.get(trip.scope, {})
+            trips.pop(trip.trip_id, None)
+            if not trips:
+                self._open.pop(trip.scope, None)
+                self._recent.pop(trip.scope, None)
         return True
 
     def close(self, now: float, by: str, disposition: str, scopes: Iterable[str] | None = None) -> list[Trip]:
-        """The close records for the open trips of ``scopes`` (every open one when None): the
+        """The close records for every open trip of ``scopes`` (of every scope when None): the
         caller shares them with the group, then applies them."""
         if disposition not in DISPOSITIONS:
             raise ValueError(f"disposition must be one of {', '.join(DISPOSITIONS)}, not {disposition!r}")
         wanted = set(self._open) if scopes is None else set(scopes) & set(self._open)
-        return [replace(self._open[scope], state=CLOSED, closed_at=now, closed_by=by[:MAX_TEXT] or "?",
-                        disposition=disposition) for scope in sorted(wanted)]
+        return [replace(trip, state=CLOSED, closed_at=now, closed_by=by[:MAX_TEXT] or "?", disposition=disposition)
+                for scope in sorted(wanted) for trip in sorted(self._open[scope].values(), key=lambda t: t.trip_id)]
 
     def disposition(self, trip_id: str) -> str | None:
         """What to do with an action held by ``trip_id``: release, discard, or None (wait: the
@@ -158,7 +162,11 @@ class CircuitBreaker:
         return trip.disposition if trip is not None and trip.state == CLOSED else None
 
     def open_trips(self) -> list[Trip]:
-        return sorted(self._open.values(), key=lambda trip: trip.scope)
+        return sorted((trip for trips in self._open.values() for trip in trips.values()),
+                      key=lambda trip: (trip.scope, trip.opened_at, trip.trip_id))
+
+    def open_scopes(self) -> list[str]:
+        return sorted(self._open)
 
     @property
     def open(self) -> bool:

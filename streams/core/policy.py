@@ -90,11 +90,16 @@ def load_policy(path: str | Path | None = None) -> Policy:
     return policy_from_mapping(raw, base_dir=policy_path.parent, source=str(policy_path))
 
 
+MAX_VERSION = 64
+
+
 def policy_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None, source: str = "<memory>") -> Policy:
     """Validate a parsed policy; every error names the offending key."""
     reader = _Reader(raw)
     base_dir = base_dir or DEFAULT_POLICY_PATH.parent
     version = reader.string("policy_version")
+    if len(version) > MAX_VERSION:  # the actions' schema bound; breaker trip ids are built from it
+        raise PolicyError(f"policy_version: at most {MAX_VERSION} characters, not {len(version)}")
     mode = reader.choice("mode", MODES)
     vocabulary_path = (base_dir / reader.string("vocabulary")).resolve()
     if not vocabulary_path.is_file():

@@ -24,6 +24,7 @@ INVALID_INTERNAL = "invalid_internal"
 UNSIGNED_APPEAL = "unsigned_appeal"
 BAD_SIGNATURE = "bad_signature"
 UNKNOWN_ACTION = "unknown_action"
+MISROUTED = "misrouted"
 OWNER_MISMATCH = "owner_mismatch"
 INTERNAL_ERROR = "internal_error"
 
@@ -53,6 +54,11 @@ REJECTION_REASONS: tuple[RejectionReason, ...] = (
     RejectionReason(UNSIGNED_APPEAL, "An appeal without a reviewer's signature, or no reviewer keys are configured."),
     RejectionReason(BAD_SIGNATURE, "An appeal whose signature does not verify with any configured reviewer key."),
     RejectionReason(UNKNOWN_ACTION, "An overturned appeal that names no suspension of the account's open case."),
+    RejectionReason(
+        MISROUTED,
+        "A mini-program event not keyed by its `app_id`, or on another partition than Kafka's default "
+        "partitioner gives that key (its app's owner binding lives with that partition).",
+    ),
     RejectionReason(
         OWNER_MISMATCH,
         "A mini-program event whose claimed owner is not the account the mini program is bound to.",

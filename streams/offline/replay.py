@@ -28,7 +28,7 @@ from streams.core.engine import Detector
 from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Tick
 from streams.core.owners import OwnerBindings, OwnerMismatch
 from streams.core.policy import Policy
-from streams.core.rejections import NOT_JSON, NOT_OBJECT, OWNER_MISMATCH
+from streams.core.rejections import MISROUTED, NOT_JSON, NOT_OBJECT, OWNER_MISMATCH
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
 from streams.decode import (
@@ -98,15 +98,24 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits, reviewers: SigningKe
     value = record["value"]
     if topic == APPEALS:
         return topic, _signed_appeal(record, limits, reviewers)
+    if topic == MINIPROGRAM_EVENTS:
+        plain = plain_mini_program_event(raw, value, limits) if isinstance(value, dict) else None
+        # most messages are plainly valid, checked and built in one go
+        event = plain if plain is not None else _decoded(topic, raw, value, limits)
+        assert isinstance(event, MiniProgramEvent)
+        key = record.get("key", event.app_id)  # a recording line may leave the key out
+        if key != event.app_id:  # live, intake checks the partition too (streams/owners.py)
+            raise DecodeError(MISROUTED, "a mini-program event must be keyed by its app_id")
+        return topic, event
+    return topic, _decoded(topic, raw, value, limits)
+
+
+def _decoded(topic: str, raw: bytes, value: Any, limits: DecodeLimits) -> InputEvent:
     if isinstance(value, dict):  # the usual case: the message is already parsed
-        if topic == MINIPROGRAM_EVENTS:  # most messages: plainly valid, checked and built in one go
-            event = plain_mini_program_event(raw, value, limits)
-            if event is not None:
-                return topic, event
         encoded = None if certainly_within_limits(raw, limits, value) else orjson.dumps(value)
-        return topic, decode_document(topic, value, encoded, limits)
+        return decode_document(topic, value, encoded, limits)
     raw_value = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else orjson.dumps(value)
-    return topic, decode_input(topic, raw_value, limits)
+    return decode_input(topic, raw_value, limits)
 
 
 def _signed_appeal(record: dict[str, Any], limits: DecodeLimits, reviewers: SigningKeys | None) -> InputEvent:

@@ -90,6 +90,24 @@ def test_a_trip_another_worker_shared_holds_here_too():
     assert here.apply(trip) is False  # the same record again changes nothing
 
 
+def test_two_workers_tripping_one_scope_at_once_are_both_closed_by_one_reset():
+    """Each worker trips on its own count before it sees the other's trip; the actions each one
+    held name its own trip, so a reset must close both or half of them would wait for good."""
+    first, second = CircuitBreaker(max_per_minute=1), CircuitBreaker(max_per_minute=1)
+    mine, theirs = tripped(first, at=0.0), tripped(second, at=0.5)
+    assert mine.trip_id != theirs.trip_id
+    first.apply(theirs)
+    assert [trip.trip_id for trip in first.open_trips()] == [mine.trip_id, theirs.trip_id]
+    assert first.open_scopes() == [SCOPE] and first.holding(SCOPE) == mine
+    closes = first.close(10.0, "op", RELEASE)
+    assert sorted(trip.trip_id for trip in closes) == sorted([mine.trip_id, theirs.trip_id])
+    first.apply(closes[0])
+    assert first.holding(SCOPE) is not None, "the scope holds until its last trip is closed"
+    first.apply(closes[1])
+    assert first.holding(SCOPE) is None and not first.open
+    assert first.disposition(mine.trip_id) == first.disposition(theirs.trip_id) == RELEASE
+
+
 def test_unknown_trips_wait():
     assert CircuitBreaker(max_per_minute=1).disposition("v/x/low_history@1") is None
 

@@ -25,6 +25,7 @@ def test_shipped_policy_loads_with_a_version_and_enforce_mode():
     "mutate, key",
     [
         (lambda m: m.update(mode="enforcing"), "mode"),
+        (lambda m: m.update(policy_version="v" * 65), "policy_version"),  # the actions' schema allows 64
         (lambda m: m["scoring"].update(fraud_threshold=1.5), "scoring.fraud_threshold"),
         (lambda m: m["scoring"].update(window_hours="168"), "scoring.window_hours"),
         (lambda m: m["scoring"]["trading"].update(resale_vibes=[0.1, 3]), "scoring.trading.resale_vibes"),

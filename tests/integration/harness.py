@@ -174,6 +174,7 @@ async def _produce(bootstrap: str, records: Iterable[dict[str, Any]], max_reques
                     record["topic"],
                     _value_bytes(record["value"]),
                     key=key.encode() if isinstance(key, str) else key,
+                    partition=record.get("partition"),  # None: the default partitioner's
                     headers=record.get("headers"),
                 )
             )

@@ -52,3 +52,20 @@ def test_the_binding_follows_recording_order_not_event_time():
     forged = resale_records(INTRUDER, APP, count=1, start_offset_s=-7200)  # earlier event time, written later
     result = replay(lines([genuine, *forged]), load_policy())
     assert [item.reason for item in result.invalid] == ["owner_mismatch"]
+
+
+def test_an_event_not_keyed_by_its_app_is_misrouted():
+    """Live, such an event would meet the bindings of another partition, which do not know the app."""
+    genuine = first_hand_sale(VICTIM, APP)
+    forged = resale_records(INTRUDER, APP, count=170, every_s=1800)
+    for record in forged:
+        record["key"] = INTRUDER
+    result = replay(lines([genuine, *forged]), load_policy())
+    assert result.actions == []
+    assert result.invalid_by_reason == {"misrouted": len(forged)}
+
+
+def test_a_recording_line_without_a_key_is_read_as_keyed_by_its_app():
+    record = first_hand_sale(VICTIM, APP)
+    del record["key"]
+    assert replay(lines([record]), load_policy()).invalid == []
