@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+import time
 from pathlib import Path
 
 import orjson
@@ -471,6 +472,27 @@ def test_verify_file_reports_each_message_and_fails_if_any_fails(tmp_path, monke
     assert lines[0] == "ok k1 act-123"
     assert lines[1].startswith("FAIL bad_signature line=2")
     assert lines[2].startswith("FAIL missing_signature line=3")
+
+
+def test_verify_max_age_rejects_a_signed_action_replayed_later(tmp_path, monkeypatch, capsys):
+    """A genuine signed suspension, written again to the actions topic a day later, still
+    verifies; a consumer that asks for ``--max-age`` rejects it as expired."""
+    secret = new_secret()
+    monkeypatch.setenv("TRADEWATCH_SIGNING_KEYS", f"k1:hmac:{b64(secret)}")
+    monkeypatch.delenv("TRADEWATCH_SIGNING_KEYS_DIR", raising=False)
+    monkeypatch.delenv("TRADEWATCH_SIGNING_KEY_ID", raising=False)
+    a_day_ago_ms = int(time.time() * 1000) - 86_400_000
+    fresh = sign(keyring(k1=secret), TOPIC, KEY, VALUE, int(time.time() * 1000))
+    replayed = sign(keyring(k1=secret), TOPIC, KEY, VALUE, a_day_ago_ms)
+    recording = tmp_path / "actions.jsonl"
+    write_messages(recording, [as_jsonl(TOPIC, KEY, VALUE, fresh), as_jsonl(TOPIC, KEY, VALUE, replayed)])
+
+    assert verify_main(["--file", str(recording)]) == 0
+    capsys.readouterr()
+    assert verify_main(["--file", str(recording), "--max-age", "3600"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ok k1 act-123"
+    assert lines[1].startswith("FAIL expired line=2")
 
 
 def test_verify_without_keys_is_a_configuration_error(tmp_path, monkeypatch, capsys):
