@@ -49,6 +49,7 @@ from streams.core.state import SubjectState
 from streams.deadlines import PendingDeadlines
 from streams.decided import Unstored
 from streams.decode import DecodeError
+from streams.failstop import stop_now
 from streams.intake import Intake, intake_group
 from streams.lag import LagMeter
 from streams.lanes import Lanes
@@ -116,10 +117,8 @@ async def run_or_stop(what: str, loop: Awaitable[None]) -> None:
         await loop
     except asyncio.CancelledError:
         raise
-    except Exception:
-        log.critical("stopping: %s failed", what, exc_info=True)
-        logging.shutdown()
-        os._exit(70)
+    except Exception:  # noqa: BLE001 - any failure stops the worker, its traceback logged
+        stop_now(f"{what} failed", exc_info=True)
 
 
 def create_app(config: Config) -> Tradewatch:
@@ -360,9 +359,7 @@ def create_app(config: Config) -> Tradewatch:
         try:
             await publisher.dead_letter(message, headers)
         except DeadLetterLost as lost:
-            log.critical("stopping: %s", lost)
-            logging.shutdown()
-            os._exit(70)
+            stop_now(str(lost))
 
     async def store(limit: int | None) -> None:
         """Write due states to the table (at most ``limit``, at the sealed batch's pace; ``None``:
@@ -411,11 +408,9 @@ def create_app(config: Config) -> Tradewatch:
                     continue
                 first = await earliest(tp)
                 if first is None or first < overdue.skipped_to:  # still in the log: fail-stop, never lose them
-                    log.critical("stopping: offsets %s..%s of %s[%s] are in the log but were not delivered, even "
-                                 "after seeking back; the restarted worker reads them from the committed offset",
-                                 overdue.expected, overdue.skipped_to - 1, subject_topic, overdue.partition)
-                    logging.shutdown()
-                    os._exit(70)
+                    stop_now(f"offsets {overdue.expected}..{overdue.skipped_to - 1} of {subject_topic}"
+                             f"[{overdue.partition}] are in the log but were not delivered, even after seeking "
+                             "back; the restarted worker reads them from the committed offset")
                 log.error("offsets %s..%s of %s[%s] were deleted from the log before they were decided "
                           "(retention); deciding the later ones without them", overdue.expected, overdue.skipped_to - 1,
                           subject_topic, overdue.partition)

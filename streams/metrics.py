@@ -82,6 +82,12 @@ CIRCUIT_BREAKER_OPEN = Gauge(
     "are held (0: every suspension is enforced).",
     registry=REGISTRY,
 )
+SIGNING_KEY_EXPIRY = Gauge(
+    "tradewatch_signing_key_expiry_timestamp_seconds",
+    "When the active signing key's validity window ends (Unix time; +Inf: it has no end, or actions are "
+    "not signed). From then on the worker cannot sign an action: it stops without acknowledging it.",
+    registry=REGISTRY,
+)
 CIRCUIT_BREAKER_TRIPS = Counter(
     "tradewatch_circuit_breaker_trips_total",
     "Circuit-breaker trips this worker learnt of (its own and other workers').",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +25,8 @@ from streams.core.breaker import OPEN, RELEASE, CircuitBreaker, Trip
 from streams.core.policy import Policy
 from streams.core.timefmt import format_time
 from streams.decode import validate_action
-from streams.signing import SigningKeys, sign
+from streams.failstop import stop_now
+from streams.signing import SigningConfigError, SigningKeys, sign
 
 MAX_RETRY_DELAY_S = 30.0
 
@@ -109,6 +111,8 @@ class ActionPublisher:
         self.breaker = CircuitBreaker(policy.max_suspensions_per_minute, policy.breaker_low_history_evidence)
         self.board = board
         metrics.CIRCUIT_BREAKER_OPEN.set(0)
+        expires_ms = None if signing is None else signing.active.not_after_ms
+        metrics.SIGNING_KEY_EXPIRY.set(math.inf if expires_ms is None else expires_ms / 1000)
 
     def mode(self) -> str:
         return self.policy.mode
@@ -207,7 +211,10 @@ class ActionPublisher:
                  extra: Sequence[tuple[str, bytes]] = ()) -> list[tuple[str, bytes]]:
         headers = [("tw-action", action.encode()), *extra]
         if self.signing is not None:
-            headers += sign(self.signing, topic, key, value, int(now * 1000), headers=headers)
+            try:
+                headers += sign(self.signing, topic, key, value, int(now * 1000), headers=headers)
+            except SigningConfigError as error:  # the active key's window ended: nothing may go out unsigned
+                stop_now(f"cannot sign a {action} for {topic}: {error}")
         return headers
 
     async def send_record(self, topic: str, key: bytes, value: bytes) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import os
+import time
 from dataclasses import dataclass, field
 
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
+from streams import metrics
 from streams.core.policy import load_policy
 from streams.publisher import (
     MAX_ORIGINAL_HEADER_BYTES,
@@ -16,6 +20,7 @@ from streams.publisher import (
     DeadLetterLost,
     dead_letter_headers,
 )
+from streams.signing import SigningKey, SigningKeys
 
 
 @dataclass
@@ -93,3 +98,38 @@ def test_a_dead_letter_that_cannot_be_written_at_all_is_never_dropped_silently()
     message = Message(b"v" * 100)
     with pytest.raises(DeadLetterLost, match=r"posts.v1\[3\]@42"):
         asyncio.run(sender.dead_letter(message, dead_letter_headers(message, "schema", "bad")))
+
+
+class Stopped(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def test_a_key_whose_window_ended_under_a_running_worker_stops_it_before_anything_is_sent(monkeypatch, caplog):
+    """Signing refuses a time past NOT_AFTER; inside a Faust agent that exception would be caught
+    and the agent restarted past the action, so the worker stops instead: nothing is sent, nothing
+    acknowledged, and the line says which key and what to do."""
+    now_ms = int(time.time() * 1000)
+    keys = SigningKeys([SigningKey.hmac("k2026", b"s" * 32, not_after_ms=now_ms - 1000)], "k2026")
+    sender = ActionPublisher(App(10**6), load_policy(), logging.getLogger("test"), signing=keys)
+    assert metrics.SIGNING_KEY_EXPIRY._value.get() == (now_ms - 1000) / 1000
+
+    def exit_now(code: int) -> None:
+        raise Stopped(code)
+
+    monkeypatch.setattr(os, "_exit", exit_now)
+    monkeypatch.setattr(logging, "shutdown", lambda: None)
+    with caplog.at_level(logging.CRITICAL, logger="tradewatch"), pytest.raises(Stopped) as stopped:
+        asyncio.run(sender.release(b"gh_0123456789ab", b"{}", "suspend"))
+    assert stopped.value.code == 70
+    assert sender.app.producer.sent == []
+    [line] = [record.getMessage() for record in caplog.records if record.levelno == logging.CRITICAL]
+    assert "k2026" in line and "TRADEWATCH_SIGNING_KEY_ID" in line
+
+
+def test_the_expiry_metric_is_infinite_for_a_key_without_an_end_and_for_unsigned_actions():
+    ActionPublisher(App(10**6), load_policy(), logging.getLogger("test"),
+                    signing=SigningKeys([SigningKey.hmac("k1", b"s" * 32)], "k1"))
+    assert metrics.SIGNING_KEY_EXPIRY._value.get() == math.inf
+    publisher(10**6)
+    assert metrics.SIGNING_KEY_EXPIRY._value.get() == math.inf
