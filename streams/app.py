@@ -298,6 +298,7 @@ def create_app(config: Config) -> Tradewatch:
         message = event.message
         started = time.perf_counter()
         actions: list = []
+        deciders: list[bytes] = []  # the account whose state each action came from
         cases_before: dict[bytes, str | None] = {}
         touched: dict[bytes, SubjectState] = {}
         for account, core_event, produced_at, _ in items:
@@ -320,6 +321,7 @@ def create_app(config: Config) -> Tradewatch:
                 await dead_letter_or_stop(single, dead_letter_headers(single, reason, detail))
             if isinstance(core_event, Tick):
                 actions.extend((action, produced_at) for action in outcome.actions)
+                deciders.extend(account for _ in outcome.actions)
                 continue
             source = _source_topic(core_event)
             if outcome.duplicate:
@@ -331,8 +333,9 @@ def create_app(config: Config) -> Tradewatch:
             if outcome.suppressed:
                 metrics.DUPLICATE_ACTIONS_SUPPRESSED.inc(outcome.suppressed)
             actions.extend((action, produced_at) for action in outcome.actions)
+            deciders.extend(account for _ in outcome.actions)
         if actions:
-            await publisher.publish(actions)  # acknowledged by Kafka before any state is stored
+            await publish_in_subject_order(actions, [touched[account] for account in deciders])
         for account, state in touched.items():
             unstored.put(account, state, event)
             _track_case_change(cases_before[account], state)
@@ -340,6 +343,16 @@ def create_app(config: Config) -> Tradewatch:
         per_event = (time.perf_counter() - started) / len(items)
         for _ in items:
             metrics.EVENT_PROCESSING.labels("decide").observe(per_event)
+
+    async def publish_in_subject_order(actions: list, states: list[SubjectState]) -> None:
+        """Publish, acknowledged by Kafka before any state is stored; a subject with a held
+        action has its later ones follow it, and an action held now is remembered in the state
+        stored next (streams/release.py)."""
+        follows = [state.held.get(action["subject"]["id"]) for (action, _), state in zip(actions, states)]
+        held = await publisher.publish(actions, follows)
+        for (action, _), state, trip in zip(actions, states, held):
+            if trip is not None:
+                state.held[action["subject"]["id"]] = trip
 
     def forget_quiet_accounts(partition: int, watermark: float, event) -> None:
         """Drop the states nothing can reach any more (Detector.forgettable): a tombstone in

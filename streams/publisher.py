@@ -35,6 +35,7 @@ MAX_ORIGINAL_HEADERS = 64  # a dead letter keeps at most this many of the messag
 MAX_ORIGINAL_HEADER_BYTES = 16 * 1024  # ... and at most this many bytes of them
 HEADER_TRIP = "tw-breaker-trip"  # on a held action: the trip that holds it
 HEADER_SCOPE = "tw-breaker-scope"
+HEADER_FOLLOWS = "tw-breaker-follows"  # on a later action of a held subject: the trip it waits behind
 DEAD_LETTER_PREFIX = "tw-"  # the headers a dead letter adds; an original header of that name is dropped
 
 
@@ -90,6 +91,12 @@ def minimal_dead_letter_headers(message: Any, headers: list[tuple[str, bytes]], 
     ]
 
 
+def _trip_of(headers: Sequence[tuple[str, bytes]]) -> str:
+    """The trip a held action waits for: its own (``tw-breaker-trip``) or the one it follows."""
+    found = dict(headers)
+    return (found.get(HEADER_TRIP) or found[HEADER_FOLLOWS]).decode()
+
+
 class DeadLetterLost(RuntimeError):
     """Even the minimal dead letter could not be written: the worker must stop unacknowledged."""
 
@@ -117,11 +124,18 @@ class ActionPublisher:
     def mode(self) -> str:
         return self.policy.mode
 
-    async def publish(self, actions: list[tuple[dict[str, Any], float | None]]) -> None:
+    async def publish(self, actions: list[tuple[dict[str, Any], float | None]],
+                      follows: Sequence[str | None] | None = None) -> list[str | None]:
         """Send a batch of (action, produced_at) and return once Kafka acknowledged every one.
 
         All are handed to the producer first and awaited together: one round trip per batch,
         not per action. A failed send is retried on its own until acknowledged.
+
+        ``follows`` names, per action, the trip that holds an earlier action of its subject
+        (the caller keeps it in the subject's state): such an action goes to the held topic
+        behind it, and is released once that trip is closed, whatever the disposition. Returns,
+        per action, the trip it went to the held topic with (None: sent as usual); the caller
+        stores it, so that the subject's later actions follow it too.
         """
         if self.board is not None:
             await self.board.ready()  # the group's trips are known before anything is sent
@@ -131,7 +145,14 @@ class ActionPublisher:
                 trip = self.breaker.record_suspension(self.breaker.scope_of(action), now, self.who)
                 if trip is not None:
                     await self.share(trip)
-        prepared = [self._prepare(action, now) for action, _ in actions]
+        behind = list(follows) if follows is not None else [None] * len(actions)
+        held_now: dict[str, str] = {}  # an action held in this batch is followed by its subject's next ones
+        prepared = []
+        for (action, _), after in zip(actions, behind):
+            subject = action["subject"]["id"]
+            prepared.append(item := self._prepare(action, now, held_now.get(subject, after)))
+            if item[0] == topics.HELD:
+                held_now[subject] = _trip_of(item[3])
         pending = []
         for topic, key, value, headers, _ in prepared:
             try:
@@ -146,7 +167,9 @@ class ActionPublisher:
             except Exception:  # noqa: BLE001 - classified and retried until acknowledged
                 await self._send_until_acknowledged(topic, key, value, headers)
         now = time.time()
-        for (topic, _, _, _, record), (_, produced_at) in zip(prepared, actions):
+        held: list[str | None] = []
+        for (topic, _, _, headers, record), (_, produced_at) in zip(prepared, actions):
+            held.append(_trip_of(headers) if topic == topics.HELD else None)
             mode = "held" if topic == topics.HELD else record["mode"]
             metrics.ACTIONS.labels(record["action"], mode).inc()
             if topic == topics.HELD:
@@ -158,6 +181,7 @@ class ActionPublisher:
                 record["action"], record["subject"]["kind"], record["subject"]["id"], record["case_id"],
                 mode, record["trading_score"], record["fraud_score"],
             )
+        return held
 
     async def share(self, trip: Trip) -> None:
         """A trip or close this worker made: on the breaker topic first (so every worker, and
@@ -191,18 +215,21 @@ class ActionPublisher:
             await self.share(trip)
         return closed
 
-    def _prepare(self, action: dict[str, Any], now: float) -> tuple[str, bytes, bytes, list[tuple[str, bytes]], dict[str, Any]]:
+    def _prepare(self, action: dict[str, Any], now: float, follows: str | None = None,
+                 ) -> tuple[str, bytes, bytes, list[tuple[str, bytes]], dict[str, Any]]:
         """Wall clock, mode, hold, schema check and signature: the message to send."""
         mode = self.policy.mode
         record = stamp(action, format_time(now), mode)
         validate_action(record)
         topic = topics.ACTIONS if mode == "enforce" else topics.SHADOW
         extra: list[tuple[str, bytes]] = []
-        if mode == "enforce" and record["action"] == SUSPEND:
-            trip = self.breaker.holding(self.breaker.scope_of(record))
-            if trip is not None:
-                topic = topics.HELD
-                extra = [(HEADER_TRIP, trip.trip_id.encode()), (HEADER_SCOPE, trip.scope.encode())]
+        trip = self.breaker.holding(self.breaker.scope_of(record)) if record["action"] == SUSPEND else None
+        if mode == "enforce" and trip is not None:
+            topic = topics.HELD
+            extra = [(HEADER_TRIP, trip.trip_id.encode()), (HEADER_SCOPE, trip.scope.encode())]
+        elif mode == "enforce" and follows is not None:  # behind its subject's held action, in order
+            topic = topics.HELD
+            extra = [(HEADER_FOLLOWS, follows.encode())]
         key = record["subject"]["id"].encode()
         value = orjson.dumps(record)
         return topic, key, value, self._headers(topic, key, value, record["action"], now, extra), record

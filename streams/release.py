@@ -4,7 +4,10 @@ The held topic (``tradewatch.held.v1``) is read by the consumer group ``<app id>
 each of its partitions has exactly one reader in the group, which goes through it in offset
 order: a held action whose trip was closed for release is signed for and sent to
 ``enforcement.actions.v1`` and acknowledged, one closed for discard is passed over (it stays on
-the held topic, for the record), and the partition's offset is committed after them. An action
+the held topic, for the record), and the partition's offset is committed after them. A later
+action of a held subject (a reinstatement, a closed case) was written behind it, keyed alike, so
+it is released after it, once its trip is closed either way: never before the suspension it
+undoes. An action
 whose trip is still open — or not known yet — stops its partition there (paused, nothing
 committed past it) until the breaker record changes. A crash re-reads from the last commit:
 a released action may be sent again with its same ``action_id`` (downstream de-duplicates,
@@ -24,7 +27,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from streams import metrics, topics
 from streams.core.breaker import DISCARD, RELEASE, CircuitBreaker
 from streams.decode import DecodeError, validate_action
-from streams.publisher import HEADER_TRIP
+from streams.publisher import HEADER_FOLLOWS, HEADER_TRIP
 
 if TYPE_CHECKING:
     from streams.config import Config
@@ -38,18 +41,20 @@ def release_group(app_id: str) -> str:
     return f"{app_id}-release"
 
 
-def held_trip(record: Any) -> tuple[str, str] | None:
-    """(trip id, action name) of a held action tradewatch wrote, or None."""
+def held_trip(record: Any) -> tuple[str, str, bool] | None:
+    """(trip id, action name, whether it only follows that trip) of a held action tradewatch
+    wrote, or None. A follower is a later action of a held subject, behind it in order."""
     headers = dict(record.headers or ())
-    trip = headers.get(HEADER_TRIP)
+    own, follows = headers.get(HEADER_TRIP), headers.get(HEADER_FOLLOWS)
+    trip = own or follows
     try:
         action = orjson.loads(record.value or b"")
         validate_action(action)
     except (orjson.JSONDecodeError, DecodeError):
         return None
-    if not trip or record.key != action["subject"]["id"].encode():
+    if not trip or (own and follows) or record.key != action["subject"]["id"].encode():
         return None
-    return trip.decode("utf-8", "replace"), action["action"]
+    return trip.decode("utf-8", "replace"), action["action"], not own
 
 
 class Releaser:
@@ -118,11 +123,11 @@ class Releaser:
             log.error("release: %s[%s]@%s is not a held action; skipped", record.topic, record.partition, record.offset)
             metrics.HELD_SETTLED.labels("invalid").inc()
             return True
-        trip_id, action = held
+        trip_id, action, follower = held
         disposition = self.breaker.disposition(trip_id)
         if disposition is None:
             return False
-        if disposition == RELEASE:
+        if disposition == RELEASE or follower:  # a follower goes out once what it follows is settled
             await self.release(record.key, record.value, action)
             metrics.HELD_SETTLED.labels("released").inc()
             log.info("released held %s %s (trip %s)", action, record.key.decode("utf-8", "replace"), trip_id)

@@ -8,11 +8,14 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import orjson
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
 from streams import metrics
+from streams.core.breaker import Trip
 from streams.core.policy import load_policy
 from streams.publisher import (
     MAX_ORIGINAL_HEADER_BYTES,
@@ -133,3 +136,41 @@ def test_the_expiry_metric_is_infinite_for_a_key_without_an_end_and_for_unsigned
     assert metrics.SIGNING_KEY_EXPIRY._value.get() == math.inf
     publisher(10**6)
     assert metrics.SIGNING_KEY_EXPIRY._value.get() == math.inf
+
+
+EXAMPLES = Path(__file__).parents[1] / "streams/schemas/examples/enforcement.actions.v1/valid"
+
+
+def example(name: str, **changes) -> dict:
+    action = orjson.loads((EXAMPLES / f"{name}.json").read_bytes()) | changes
+    return {key: value for key, value in action.items() if key not in ("mode", "decided_at")}
+
+
+def tripped_publisher() -> tuple[ActionPublisher, Trip, dict]:
+    sender = publisher(10**6)
+    suspension = example("reinstate", action="suspend", action_id="act-susp")
+    scope = sender.breaker.scope_of(suspension)
+    trip = Trip(f"{scope}@1", scope, 1.0, "w1", 61)
+    sender.apply(trip)
+    return sender, trip, suspension
+
+
+def test_a_reinstatement_in_the_batch_of_its_held_suspension_follows_it_to_the_held_topic():
+    sender, trip, suspension = tripped_publisher()
+    reinstate = example("reinstate")
+    held = asyncio.run(sender.publish([(suspension, None), (reinstate, None)]))
+    assert held == [trip.trip_id, trip.trip_id]
+    [(topic, _, _, first), (again, _, _, second)] = sender.app.producer.sent
+    assert topic == again == "tradewatch.held.v1"
+    assert dict(first)["tw-breaker-trip"] == trip.trip_id.encode()
+    assert dict(second)["tw-breaker-follows"] == trip.trip_id.encode() and "tw-breaker-trip" not in dict(second)
+
+
+def test_a_later_action_of_a_held_subject_follows_the_trip_its_state_names():
+    sender, trip, _ = tripped_publisher()
+    other = {"kind": "official_account", "id": "gh_0ther0ther00"}
+    reminder = example("qualification_reminder", subject=other, account_id=other["id"])
+    held = asyncio.run(sender.publish([(example("reinstate"), None), (reminder, None)],
+                                      follows=[trip.trip_id, None]))
+    assert held == [trip.trip_id, None]
+    assert [topic for topic, *_ in sender.app.producer.sent] == ["tradewatch.held.v1", "enforcement.actions.v1"]

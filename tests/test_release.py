@@ -73,11 +73,32 @@ def test_one_whose_trip_is_open_or_unknown_waits(trip_id):
     assert settle(breaker, held_record(trip_id)) == (False, [])
 
 
+def follower_record(trip_id: str) -> Record:
+    record = held_record(trip_id)
+    record.headers = [("tw-breaker-follows", trip_id.encode())]
+    return record
+
+
+@pytest.mark.parametrize("disposition", [RELEASE, DISCARD])
+def test_a_later_action_behind_a_held_one_is_released_once_its_trip_is_closed_either_way(disposition):
+    """Whatever became of the suspension, what the account did afterwards (a reinstatement, a
+    closed case) still happened and goes out, after it."""
+    breaker, trip_id = breaker_with(disposition)
+    record = follower_record(trip_id)
+    assert settle(breaker, record) == (True, [(record.key, record.value, "suspend")])
+
+
+def test_a_later_action_behind_an_open_trip_waits():
+    breaker, trip_id = breaker_with(None)
+    assert settle(breaker, follower_record(trip_id)) == (False, [])
+
+
 @pytest.mark.parametrize("spoil", [
     lambda r: r.headers.clear(),  # no trip
     lambda r: setattr(r, "value", b"not json"),
     lambda r: setattr(r, "value", b'{"action": "suspend"}'),  # not an action
     lambda r: setattr(r, "key", b"someone-else"),  # keyed by another subject
+    lambda r: r.headers.append(("tw-breaker-follows", b"v/x/low_history@1")),  # both held and following
 ])
 def test_a_record_that_is_not_a_held_action_is_skipped_never_released(spoil):
     breaker, trip_id = breaker_with(RELEASE)

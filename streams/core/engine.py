@@ -95,10 +95,10 @@ class Detector:
     # ------------------------------------------------------------------ forgetting
     def forget_at(self, state: SubjectState) -> float | None:
         """When ``state`` may be forgotten (see :meth:`forgettable`), if it ever may: never
-        while it holds a case, a case's history (case ids and the repeat window count on it)
-        or a qualification, which no window expires."""
+        while it holds a case, a case's history (case ids and the repeat window count on it),
+        a qualification or a held action, which no window expires."""
         if (state.clock is None or state.case is not None or state.cases_opened or state.qualification is not None
-                or state.stopped_at is not None or state.counting_since is not None):
+                or state.stopped_at is not None or state.counting_since is not None or state.held):
             return None
         return state.clock + self._forget_after_s
 

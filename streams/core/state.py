@@ -84,6 +84,10 @@ class SubjectState:
     # offers that named no product, held until the account shows it runs a collectibles
     # platform: [event_id, published_at, signal codes, stance explanation], oldest first
     pending_offers: list[list[Any]] = field(default_factory=list)
+    # subject id -> the circuit-breaker trip that holds one of its actions. Set by the shell when
+    # it holds an action; every later action of that subject follows it through the held topic,
+    # so a released suspension can never arrive after the reinstatement that came after it
+    held: dict[str, str] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {"a": self.account_id, "c": self.clock}
@@ -112,6 +116,8 @@ class SubjectState:
             data["x"] = self.stance_notes
         if self.pending_offers:
             data["h"] = self.pending_offers
+        if self.held:
+            data["y"] = self.held
         return orjson.dumps(data)
 
     @classmethod
@@ -136,6 +142,7 @@ class SubjectState:
         state.stopped_at = data.get("p")
         state.stance_notes = dict(data.get("x", {}))
         state.pending_offers = [list(held) for held in data.get("h", ())]
+        state.held = dict(data.get("y", {}))
         return state
 
 
@@ -177,6 +184,9 @@ def restored_state(raw: bytes, latest: float) -> SubjectState:
         raise InvalidState("cases_opened is not a count")
     for app, at in state.trading_apps.items():
         _time(at, latest, f"trading app {app!r}", optional=False)
+    if not all(type(subject) is str and type(trip) is str and 0 < len(subject) <= 128 and 0 < len(trip) <= 256
+               for subject, trip in state.held.items()):
+        raise InvalidState("held: not subject ids mapped to trip ids")
     q = state.qualification
     if q is not None:
         if type(q.status) is not str or type(q.event_id) is not str or not all(type(x) is str for x in q.licences):

@@ -31,6 +31,12 @@ def test_a_state_tradewatch_wrote_is_restored_as_it_was(lived_state):
     assert restored_state(raw, LATEST).to_bytes() == raw
 
 
+def test_a_held_subject_is_restored_with_its_trip(lived_state):
+    held = SubjectState.from_bytes(lived_state.to_bytes())
+    held.held[ACCOUNT] = "2022.03-1/fraud_promise/low_history@1700000000000"
+    assert restored_state(held.to_bytes(), LATEST).held == held.held
+
+
 def edited(state: SubjectState, change) -> bytes:
     data = orjson.loads(state.to_bytes())
     change(data)
@@ -50,6 +56,8 @@ def edited(state: SubjectState, change) -> bytes:
     (lambda d: d["k"].update(state="closed_forever"), "case"),
     (lambda d: d["k"].update(opened_at=LATEST + 1), "opened_at"),
     (lambda d: d.update(t={"wxapp": "now"}), "trading app"),
+    (lambda d: d.update(y={"gh_x": 7}), "held"),
+    (lambda d: d.update(y={"gh_x": ""}), "held"),
     (lambda d: d.pop("a"), "decode"),
     (lambda d: d.update(q=["verified"]), "decode"),
 ])

@@ -4,14 +4,16 @@ suspension in another scope is enforced at once."""
 
 from __future__ import annotations
 
+import base64
 import urllib.request
 
 import orjson
 import pytest
 
 from streams.core.policy import DEFAULT_POLICY_PATH
+from streams.signing import SigningKey, SigningKeys
 from tests.integration.harness import WorkerProcess, produce, read_actions, read_all, wait_for
-from tests.integration.records import post_record, resale_records
+from tests.integration.records import appeal_record, post_record, resale_records
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -20,6 +22,8 @@ SCHEMES = (  # two of these from a fresh account: a fraud suspension resting on 
     "藏品理财计划：固定年化收益36%，保证本金安全，到期平台原价回购，名额有限速来私聊。",
 )
 TARGET, TARGET_APP = "gh_7a4ge7000001", "wx7a4ge700000001"
+REVIEWER_SECRET = b"r" * 32
+REVIEWERS = SigningKeys([SigningKey.hmac("reviewer-anna", REVIEWER_SECRET)], "reviewer-anna")
 
 
 def throwaway(n: int) -> list[dict]:
@@ -103,3 +107,40 @@ def test_a_flood_is_held_across_a_restart_and_released_while_a_real_suspension_i
         assert len(held(bootstrap)) == 4
     finally:
         second.stop()
+
+
+def test_a_reinstatement_of_a_held_suspension_waits_behind_it_and_is_released_after_it(kafka, tmp_path):
+    """Released later, the held suspension would arrive after the reinstatement that undoes it,
+    and leave the account suspended downstream; so the subject's later actions follow it."""
+    env = {"TRADEWATCH_POLICY": str(policy_with_limit(tmp_path, 2)),
+           "TRADEWATCH_REVIEWER_KEYS": "reviewer-anna:hmac:" + base64.b64encode(REVIEWER_SECRET).decode()}
+    bootstrap = kafka.bootstrap
+    worker = WorkerProcess(bootstrap, "tw-breaker-follow", tmp_path, extra_env=env).start()
+    try:
+        worker.wait_ready()
+        produce(bootstrap, [record for n in range(5) for record in throwaway(n)])
+        wait_for(lambda: len(held(bootstrap)) == 3, 90, "three flood suspensions held")
+        suspension = next(a for a in held(bootstrap) if a["subject"]["kind"] == "official_account")
+        account = suspension["subject"]["id"]
+        appeal = appeal_record(account, suspension["action_id"], 3600, "appeal-held", reviewer=REVIEWERS)
+        produce(bootstrap, [{**appeal, "value": appeal["value"].encode(),
+                             "headers": [(name, value.encode()) for name, value in appeal["headers"].items()]}])
+
+        def reinstatement_held():
+            return [record for record in read_all(bootstrap, "tradewatch.held.v1")
+                    if orjson.loads(record.value)["action"] == "reinstate"]
+        [follower] = wait_for(reinstatement_held, 90, "the reinstatement held behind the suspension")
+        headers = dict(follower.headers)
+        assert headers["tw-breaker-follows"].decode().startswith(suspension["policy_version"])
+        assert "tw-breaker-trip" not in headers
+        assert not [a for a in read_actions(bootstrap) if a["action"] == "reinstate"]
+
+        reset(worker, "disposition=release&by=alice")
+
+        def released_in_order():
+            mine = [orjson.loads(record.value)["action"] for record in read_all(bootstrap, "enforcement.actions.v1")
+                    if record.key == account.encode()]
+            return "reinstate" in mine and mine
+        assert wait_for(released_in_order, 90, "both released") == ["suspend", "reinstate"]
+    finally:
+        worker.stop()
