@@ -26,6 +26,7 @@ from streams.core.owners import OwnerBindings, OwnerMismatch
 from streams.core.rejections import FUTURE_TIME, INTERNAL_ERROR, OWNER_MISMATCH
 from streams.core.timefmt import format_time
 from streams.decode import DecodeError, DecodeLimits, decode_input
+from streams.failstop import stop_now
 from streams.lag import LagMeter
 from streams.owners import OwnerLedger, binding_record, check_routing
 from streams.publisher import dead_letter_headers
@@ -84,6 +85,7 @@ class Intake:
         self.limits = DecodeLimits(max_bytes=config.max_message_bytes, max_depth=config.max_json_depth)
         self.owners = owners
         self._new_bindings: list[tuple[int, bytes, bytes]] = []  # (partition, key, value) to persist
+        self._app_partitions = 0  # partitions of miniprogram.events.v1 when first seen: fixed for good
         self.progress = InputProgress(config.allowed_lateness_s, config.idle_partition_s)
         self.lag = LagMeter(metrics.CONSUMER_LAG, metrics.COMMIT_STALLED)
         self.commits = CommitMeter("intake")
@@ -135,7 +137,7 @@ class Intake:
         # before any input of a mini-program partition is read: the owners its earlier readers bound
         owners = await self.owners.bindings(tp.partition for tp, records in batch.items()
                                             if records and tp.topic == topics.MINI_PROGRAM_EVENTS)
-        routing = _Routing(owners, len(consumer.partitions_for_topic(topics.MINI_PROGRAM_EVENTS) or ()))
+        routing = _Routing(owners, self._mini_program_partitions())
         for tp, records in batch.items():
             if not records:
                 continue
@@ -168,6 +170,17 @@ class Intake:
         self._marks_sent_at = now
         if offsets:
             await self._commit(offsets)
+
+    def _mini_program_partitions(self) -> int:
+        """The partition count of miniprogram.events.v1, which the owner bindings are filed by.
+        Growing it moves apps to partitions whose bindings do not know them: stop, and let the
+        start-up check (streams/admin.py) refuse until the bindings are made to match."""
+        count = len(self.consumer.partitions_for_topic(topics.MINI_PROGRAM_EVENTS) or ())
+        if count and self._app_partitions and count != self._app_partitions:
+            stop_now(f"{topics.MINI_PROGRAM_EVENTS} now has {count} partitions, not {self._app_partitions}: "
+                     "its apps moved to partitions whose owner bindings do not know them")
+        self._app_partitions = self._app_partitions or count
+        return count
 
     async def _validate(self, record: Any, bundler: Any, routing: _Routing, now: float) -> bool:
         config = self.config

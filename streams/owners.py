@@ -100,13 +100,13 @@ class OwnerLedger:
         gained bindings from its reader in the meantime, so it is read again.
         """
         wanted = set(partitions)
-        missing = sorted(wanted - set(self._partitions))
+        known = {partition: self._partitions[partition] for partition in wanted if partition in self._partitions}
+        missing = sorted(wanted - set(known))
         revocations = self._revocations
-        loaded = await self._read(missing) if missing else {}
+        loaded = await self._read(missing) if missing else {}  # a revoke may empty _partitions meanwhile
         if self._revocations == revocations:
             self._partitions.update(loaded)
-        return {partition: loaded[partition] if partition in loaded else self._partitions[partition]
-                for partition in wanted}
+        return known | loaded
 
     async def _read(self, wanted: list[int]) -> dict[int, OwnerBindings]:
         """Read the bindings of ``wanted`` from their start to their end offset."""

@@ -91,6 +91,23 @@ def minimal_dead_letter_headers(message: Any, headers: list[tuple[str, bytes]], 
     ]
 
 
+def _waves(records: list[Any]) -> list[list[Any]]:
+    """Records in rounds that can each be sent at once: the n-th record of every key in round n.
+
+    A record retried on its own lands after the ones sent with it, so two actions of one
+    subject (a held suspension and the reinstatement behind it) must not share a round: each
+    round is acknowledged before the next is sent, which keeps a subject's actions in order."""
+    rounds: list[list[Any]] = []
+    seen: dict[bytes, int] = {}
+    for record in records:
+        index = seen.get(record[1], 0)
+        seen[record[1]] = index + 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(record)
+    return rounds
+
+
 def _trip_of(headers: Sequence[tuple[str, bytes]]) -> str:
     """The trip a held action waits for: its own (``tw-breaker-trip``) or the one it follows."""
     found = dict(headers)
@@ -153,19 +170,8 @@ class ActionPublisher:
             prepared.append(item := self._prepare(action, now, held_now.get(subject, after)))
             if item[0] == topics.HELD:
                 held_now[subject] = _trip_of(item[3])
-        pending = []
-        for topic, key, value, headers, _ in prepared:
-            try:
-                pending.append(await self.app.producer.send(topic, key, value, None, None, headers))
-            except Exception:  # noqa: BLE001 - refused before sending: retried on its own below
-                pending.append(None)
-        for (topic, key, value, headers, _), future in zip(prepared, pending):
-            try:
-                if future is None:
-                    raise RuntimeError("not sent")
-                await future
-            except Exception:  # noqa: BLE001 - classified and retried until acknowledged
-                await self._send_until_acknowledged(topic, key, value, headers)
+        for wave in _waves(prepared):
+            await self._send_all(wave)
         now = time.time()
         held: list[str | None] = []
         for (topic, _, _, headers, record), (_, produced_at) in zip(prepared, actions):
@@ -182,6 +188,23 @@ class ActionPublisher:
                 mode, record["trading_score"], record["fraud_score"],
             )
         return held
+
+    async def _send_all(self, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]], Any]]) -> None:
+        """Hand every record to the producer, then wait until each is acknowledged (a failed
+        one is retried on its own, so the records must not need an order among themselves)."""
+        pending = []
+        for topic, key, value, headers, _ in records:
+            try:
+                pending.append(await self.app.producer.send(topic, key, value, None, None, headers))
+            except Exception:  # noqa: BLE001 - refused before sending: retried on its own below
+                pending.append(None)
+        for (topic, key, value, headers, _), future in zip(records, pending):
+            try:
+                if future is None:
+                    raise RuntimeError("not sent")
+                await future
+            except Exception:  # noqa: BLE001 - classified and retried until acknowledged
+                await self._send_until_acknowledged(topic, key, value, headers)
 
     async def share(self, trip: Trip) -> None:
         """A trip or close this worker made: on the breaker topic first (so every worker, and

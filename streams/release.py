@@ -94,6 +94,8 @@ class Releaser:
                 offsets: dict[Any, int] = {}
                 for tp, records in batch.items():
                     for record in records:
+                        if tp not in consumer.assignment():  # revoked meanwhile: its next reader settles the rest
+                            break
                         if not await self.settle(record):
                             self._wait_at(tp, record.offset, waiting)
                             break

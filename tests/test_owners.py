@@ -95,3 +95,13 @@ def test_bindings_read_during_a_rebalance_serve_their_batch_but_are_not_kept():
     ledger.during_read = lambda: None
     asyncio.run(ledger.bindings([0]))
     assert ledger.reads == [[0], [0]]
+
+
+def test_a_rebalance_during_the_read_of_a_new_partition_keeps_the_known_ones_for_the_batch():
+    """aiokafka revokes every partition at a rebalance: the batch that read partition 1 while it
+    happened still has partition 0's bindings (a KeyError here stopped the worker)."""
+    ledger = ReadWhileRebalancing()
+    asyncio.run(ledger.bindings([0]))
+    ledger.during_read = lambda: ledger.revoke([0, 1])
+    batch = asyncio.run(ledger.bindings([0, 1]))
+    assert batch[0].owner_of("wx0") == "gh_owner" and batch[1].owner_of("wx1") == "gh_owner"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.errors import MessageSizeTooLargeError, RequestTimedOutError
 
 from streams import metrics
 from streams.core.breaker import Trip
@@ -174,3 +174,37 @@ def test_a_later_action_of_a_held_subject_follows_the_trip_its_state_names():
                                       follows=[trip.trip_id, None]))
     assert held == [trip.trip_id, None]
     assert [topic for topic, *_ in sender.app.producer.sent] == ["tradewatch.held.v1", "enforcement.actions.v1"]
+
+
+class FirstSendTimesOut:
+    """A producer whose first record is refused once (retriable), as when a broker is slow; the
+    log keeps what was written, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, bytes, str]] = []
+        self.refused = False
+
+    async def send(self, topic, key, value, partition, timestamp, headers):
+        future = asyncio.get_running_loop().create_future()
+        if not self.refused:
+            self.refused = True
+            future.set_exception(RequestTimedOutError())
+        else:
+            self.log.append((topic, key, orjson.loads(value)["action"]))
+            future.set_result(None)
+        return future
+
+    async def send_and_wait(self, topic, key, value, partition, timestamp, headers):
+        self.log.append((topic, key, orjson.loads(value)["action"]))
+
+
+def test_a_retried_suspension_still_lands_before_the_reinstatement_behind_it():
+    """Retried on its own, the suspension would land after the reinstatement sent with it, and
+    the account would end up suspended downstream."""
+    sender, trip, suspension = tripped_publisher()
+    sender.app.producer = FirstSendTimesOut()
+    other = {"kind": "official_account", "id": "gh_0ther0ther00"}
+    reminder = example("qualification_reminder", subject=other, account_id=other["id"])
+    asyncio.run(sender.publish([(suspension, None), (reminder, None), (example("reinstate"), None)]))
+    mine = [action for _, key, action in sender.app.producer.log if key == b"gh_1a2b3c4d5e6f"]
+    assert mine == ["suspend", "reinstate"]

@@ -203,3 +203,21 @@ def test_a_waiting_partition_given_to_another_reader_is_not_resumed():
     consumer.getmany = getmany  # type: ignore[method-assign]
     # the breaker record moves once the partition is gone: the releaser looks at its waiting ones again
     run_releaser(breaker, consumer, release, lambda: 0 if consumer.assigned else 1)
+
+
+def test_a_partition_revoked_mid_batch_is_left_to_its_next_reader():
+    """Its next reader starts at the last commit and releases the rest: going on here would only
+    send them twice."""
+    breaker, closed = breaker_with(RELEASE)
+    first, second = held_record(closed), held_record(closed)
+    second.offset = 8
+    tp = ("tradewatch.held.v1", 0)
+    consumer = RevokingConsumer([{tp: [first, second]}])
+    released: list = []
+
+    async def release(key, value, action):
+        released.append(action)
+        await consumer.revoke()
+
+    run_releaser(breaker, consumer, release, lambda: 0)
+    assert released == ["suspend"]

@@ -8,6 +8,7 @@ and a quiet account encodes to a few hundred bytes.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,9 @@ class SubjectState:
         return state
 
 
+_TRIP_ID = re.compile(r".+/[^/]+/(low_history|established)@[0-9]+")  # streams/core/breaker.py
+
+
 class InvalidState(ValueError):
     """A stored state that tradewatch did not write as it stands (corrupt, forged or from the future)."""
 
@@ -184,8 +188,8 @@ def restored_state(raw: bytes, latest: float) -> SubjectState:
         raise InvalidState("cases_opened is not a count")
     for app, at in state.trading_apps.items():
         _time(at, latest, f"trading app {app!r}", optional=False)
-    if not all(type(subject) is str and type(trip) is str and 0 < len(subject) <= 128 and 0 < len(trip) <= 256
-               for subject, trip in state.held.items()):
+    if not all(type(subject) is str and type(trip) is str and 0 < len(subject) <= 128 and len(trip) <= 256
+               and _TRIP_ID.fullmatch(trip) for subject, trip in state.held.items()):
         raise InvalidState("held: not subject ids mapped to trip ids")
     q = state.qualification
     if q is not None:

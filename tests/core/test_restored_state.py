@@ -58,6 +58,7 @@ def edited(state: SubjectState, change) -> bytes:
     (lambda d: d.update(t={"wxapp": "now"}), "trading app"),
     (lambda d: d.update(y={"gh_x": 7}), "held"),
     (lambda d: d.update(y={"gh_x": ""}), "held"),
+    (lambda d: d.update(y={"gh_x": "no trip of ours"}), "held"),  # would hold its partition for good
     (lambda d: d.pop("a"), "decode"),
     (lambda d: d.update(q=["verified"]), "decode"),
 ])
