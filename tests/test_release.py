@@ -164,16 +164,17 @@ def run_releaser(breaker: CircuitBreaker, consumer: RevokingConsumer, release, c
         asyncio.run(releaser.run())
 
 
-def test_a_partition_revoked_while_its_held_actions_are_released_does_not_stop_the_releaser():
-    """The rebalance lands during a release's await; the next action's trip is open, so the
-    releaser would pause a partition it no longer has (IllegalStateError ended the worker)."""
+def revoked_during_the_first_release(second_trip_open: bool) -> tuple[list, RevokingConsumer]:
+    """Two held actions of one partition; the rebalance lands during the first one's release."""
     breaker, closed = breaker_with(RELEASE)
-    still_open = Trip("v/y/low_history@2", "v/y/low_history", 3.0, "w1", 2)
-    breaker.apply(still_open)
-    first, second = held_record(closed), held_record(still_open.trip_id)
+    second_trip = closed
+    if second_trip_open:
+        still_open = Trip("v/y/low_history@2", "v/y/low_history", 3.0, "w1", 2)
+        breaker.apply(still_open)
+        second_trip = still_open.trip_id
+    first, second = held_record(closed), held_record(second_trip)
     second.offset = 8
-    tp = ("tradewatch.held.v1", 0)
-    consumer = RevokingConsumer([{tp: [first, second]}])
+    consumer = RevokingConsumer([{("tradewatch.held.v1", 0): [first, second]}])
     released: list = []
 
     async def release(key, value, action):
@@ -181,8 +182,16 @@ def test_a_partition_revoked_while_its_held_actions_are_released_does_not_stop_t
         await consumer.revoke()
 
     run_releaser(breaker, consumer, release, lambda: 0)
+    return released, consumer
+
+
+def test_a_partition_revoked_while_its_held_actions_are_released_does_not_stop_the_releaser():
+    """The next action's trip is open, so the releaser would pause a partition it no longer has
+    (IllegalStateError ended the worker)."""
+    released, consumer = revoked_during_the_first_release(second_trip_open=True)
     assert released == ["suspend"]
-    assert consumer.committed == [{tp: 8}]  # refused by the broker in life; the next reader starts there
+    # refused by the broker in life; the next reader starts there
+    assert consumer.committed == [{("tradewatch.held.v1", 0): 8}]
 
 
 def test_a_waiting_partition_given_to_another_reader_is_not_resumed():
@@ -208,16 +217,5 @@ def test_a_waiting_partition_given_to_another_reader_is_not_resumed():
 def test_a_partition_revoked_mid_batch_is_left_to_its_next_reader():
     """Its next reader starts at the last commit and releases the rest: going on here would only
     send them twice."""
-    breaker, closed = breaker_with(RELEASE)
-    first, second = held_record(closed), held_record(closed)
-    second.offset = 8
-    tp = ("tradewatch.held.v1", 0)
-    consumer = RevokingConsumer([{tp: [first, second]}])
-    released: list = []
-
-    async def release(key, value, action):
-        released.append(action)
-        await consumer.revoke()
-
-    run_releaser(breaker, consumer, release, lambda: 0)
+    released, _ = revoked_during_the_first_release(second_trip_open=False)
     assert released == ["suspend"]
