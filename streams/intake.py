@@ -180,7 +180,7 @@ class Intake:
             stop_now(f"{topics.MINI_PROGRAM_EVENTS} now has {count} partitions, not {self._app_partitions}: "
                      "its apps moved to partitions whose owner bindings do not know them")
         self._app_partitions = self._app_partitions or count
-        return count
+        return self._app_partitions  # metadata briefly missing: the count it had
 
     async def _validate(self, record: Any, bundler: Any, routing: _Routing, now: float) -> bool:
         config = self.config

@@ -70,7 +70,7 @@ def check_routing(key: bytes | None, partition: int, app_id: str, partitions: in
     wanted = app_id.encode()
     if key != wanted:
         raise DecodeError(MISROUTED, "a mini-program event must be keyed by its app_id")
-    home = subject_partition(wanted, partitions)
+    home = subject_partition(wanted, partitions) if partitions > 0 else partition  # 0: no metadata yet
     if partition != home:
         raise DecodeError(MISROUTED, f"mini program {app_id!r} belongs on partition {home}, not {partition}")
 

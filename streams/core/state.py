@@ -147,7 +147,7 @@ class SubjectState:
         return state
 
 
-_TRIP_ID = re.compile(r".+/[^/]+/(low_history|established)@[0-9]+")  # streams/core/breaker.py
+_TRIP_ID = re.compile(r".+/[^/]+/(low_history|established)@[0-9]+", re.DOTALL)  # streams/core/breaker.py
 
 
 class InvalidState(ValueError):
