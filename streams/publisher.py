@@ -145,8 +145,9 @@ class ActionPublisher:
                       follows: Sequence[str | None] | None = None) -> list[str | None]:
         """Send a batch of (action, produced_at) and return once Kafka acknowledged every one.
 
-        All are handed to the producer first and awaited together: one round trip per batch,
-        not per action. A failed send is retried on its own until acknowledged.
+        All are handed to the producer first and awaited together: one round trip per round,
+        not per action, where a round holds at most one action per subject (most batches are
+        one round; see :func:`_waves`). A failed send is retried on its own until acknowledged.
 
         ``follows`` names, per action, the trip that holds an earlier action of its subject
         (the caller keeps it in the subject's state): such an action goes to the held topic

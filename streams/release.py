@@ -100,6 +100,8 @@ class Releaser:
                             self._wait_at(tp, record.offset, waiting)
                             break
                         offsets[tp] = record.offset + 1
+                kept = consumer.assignment()  # a revoked one in the dict would fail the whole commit
+                offsets = {tp: offset for tp, offset in offsets.items() if tp in kept}
                 if offsets:
                     try:
                         await consumer.commit(offsets)

@@ -154,6 +154,8 @@ class RevokingConsumer:
         return self.batches.pop(0)
 
     async def commit(self, offsets):
+        for tp in offsets:  # as aiokafka: the whole commit fails for one partition not assigned
+            self._assigned(tp)
         self.committed.append(offsets)
 
 
@@ -190,8 +192,7 @@ def test_a_partition_revoked_while_its_held_actions_are_released_does_not_stop_t
     (IllegalStateError ended the worker)."""
     released, consumer = revoked_during_the_first_release(second_trip_open=True)
     assert released == ["suspend"]
-    # refused by the broker in life; the next reader starts there
-    assert consumer.committed == [{("tradewatch.held.v1", 0): 8}]
+    assert consumer.committed == []  # not ours to commit: the next reader starts at the last commit
 
 
 def test_a_waiting_partition_given_to_another_reader_is_not_resumed():
@@ -219,3 +220,19 @@ def test_a_partition_revoked_mid_batch_is_left_to_its_next_reader():
     send them twice."""
     released, _ = revoked_during_the_first_release(second_trip_open=False)
     assert released == ["suspend"]
+
+
+def test_a_revoked_partition_does_not_spoil_the_commit_of_the_ones_kept():
+    """aiokafka refuses the whole commit when one partition in it is no longer assigned."""
+    breaker, closed = breaker_with(RELEASE)
+    kept, lost = ("tradewatch.held.v1", 1), ("tradewatch.held.v1", 0)
+    first, second = held_record(closed), held_record(closed)
+    second.partition = 1
+    consumer = RevokingConsumer([{lost: [first], kept: [second]}])
+    consumer.assigned = {lost, kept}
+
+    async def release(key, value, action):
+        consumer.assigned.discard(lost)
+
+    run_releaser(breaker, consumer, release, lambda: 0)
+    assert consumer.committed == [{kept: 8}]
