@@ -20,6 +20,8 @@ from itertools import groupby
 from streams.topics import (
     ACTIONS,
     APPEALS,
+    AUDIT,
+    CONTROL,
     INPUT_TOPICS,
     MINI_PROGRAM_EVENTS,
     OUTPUT_TOPICS,
@@ -34,6 +36,7 @@ WRITERS: dict[str, str] = {
     MINI_PROGRAM_EVENTS: "miniprogram-publisher",  # the mini-program platform: app_id and its owner
     QUALIFICATIONS: "qualification-service",  # the licence review: status, licences, validity
     APPEALS: "appeal-review-tool",  # the human review tool (appeals are also signed by a reviewer)
+    CONTROL: "policy-admin",  # the trust & safety operators: `tradewatch policy publish`, `tradewatch allowlist`
 }
 ACTION_READER = "enforcement-consumer"  # downstream enforcement: reads (and verifies) actions
 WORKER = "tradewatch"
@@ -75,6 +78,8 @@ def grants(app_id: str = WORKER, worker: str = WORKER, writers: Mapping[str, str
     # each upstream system writes its own topic only
     for topic, principal in writers.items():
         allow(principal, "topic", topic, ("Describe", "Write"))
+    # the operators read back what the workers made of their changes (`tradewatch allowlist list`)
+    allow(writers[CONTROL], "topic", AUDIT, ("Describe", "Read"))
     # downstream reads the actions, in consumer groups named after itself
     allow(action_reader, "topic", ACTIONS, ("Describe", "Read"))
     allow(action_reader, "group", action_reader, ("Read",), "prefixed")

@@ -41,9 +41,11 @@ from streams.admin import CommittedOffsets, partition_count
 from streams.breakerboard import BreakerBoard
 from streams.commits import CommitMeter, meter_faust_commits
 from streams.config import Config
+from streams.controllog import ControlLog
 from streams.core.cases import CASE_STATES
+from streams.core.control import ControlError, ControlTimeline, parse_change
 from streams.core.engine import Detector
-from streams.core.events import Tick
+from streams.core.events import ControlRecord, Tick
 from streams.core.rejections import INTERNAL_ERROR
 from streams.core.state import SubjectState
 from streams.deadlines import PendingDeadlines
@@ -52,7 +54,7 @@ from streams.decode import DecodeError
 from streams.failstop import stop_now
 from streams.intake import Intake, intake_group
 from streams.lag import LagMeter
-from streams.lanes import Lanes
+from streams.lanes import Lanes, event_time
 from streams.ordering import OffsetOrder, SkippedHeadWatch
 from streams.owners import OwnerLedger
 from streams.publisher import ActionPublisher, DeadLetterLost, dead_letter_headers
@@ -136,7 +138,8 @@ def create_app(config: Config) -> Tradewatch:
         key_type=bytes,
         value_type=faustcompat.SubjectStateValue,
     )
-    detector = Detector(policy)
+    timeline = ControlTimeline(policy)  # the policy in force per account and event time (control records)
+    detector = timeline.base_detector
     publisher = ActionPublisher(app, policy, log, signing=config.signing,
                                 who=f"{socket.gethostname()}:{os.getpid()}")
     board = BreakerBoard(lambda: manual_reader(config, "breaker"), lambda: partition_count(config, topics.BREAKER),
@@ -144,9 +147,25 @@ def create_app(config: Config) -> Tradewatch:
     publisher.board = board
     releaser = Releaser(config, publisher.breaker, lambda: board.changes, publisher.release)
     tw = Tradewatch(app=app, config=config, detector=detector, publisher=publisher, table=table, board=board)
-    deadlines = PendingDeadlines(detector.forget_at)
+    deadlines = PendingDeadlines(timeline.forget_at)
     lanes = Lanes()
-    metrics.POLICY_INFO.info({"version": policy.version, "mode": policy.mode})
+    policy_info = [timeline.in_force(0.0)]
+    metrics.POLICY_INFO.info(policy_info[0])
+
+    def apply_control(record: ControlRecord) -> None:
+        """Put a control record intake applied in force here (once per control id)."""
+        if timeline.knows(record.control_id):
+            return
+        try:
+            change = parse_change(record, policy.mode)
+        except ControlError as error:  # intake validated it: only a forged or corrupt record
+            log.error("control record %r not applied: %s", record.control_id[:128], error)
+            return
+        timeline.add(change)
+        log.info("control record %r in force from %s", record.control_id[:128], record.effective_at)
+
+    control_log = ControlLog(lambda: manual_reader(config, "control"), lambda: partition_count(config, topics.AUDIT),
+                             apply_control)
     internal_lag = LagMeter(metrics.CONSUMER_LAG, metrics.COMMIT_STALLED)
 
     subject_topic = subject_inputs.get_topic_name()
@@ -169,7 +188,7 @@ def create_app(config: Config) -> Tradewatch:
     def subject_partitions() -> int:
         return app.consumer.topic_partitions(subject_topic) or config.partitions
 
-    async def send_internal(topic: str, partition: int, value: bytes, key: bytes | None):
+    async def send_internal(topic: str, partition: int | None, value: bytes, key: bytes | None):
         return await app.producer.send(topic, key, value, partition, None, None)
 
     owners = OwnerLedger(config.app_id, lambda: manual_reader(config, "owners"))
@@ -219,6 +238,7 @@ def create_app(config: Config) -> Tradewatch:
                 continue
             start = None
             if not order.started(message.partition):
+                await sync_controls()  # the changes already behind this partition's committed offset
                 start = await start_of(message.partition)
                 if message.generation_id != app.consumer_generation_id:
                     continue
@@ -242,6 +262,18 @@ def create_app(config: Config) -> Tradewatch:
                 await store(limit=STORE_CHUNK)  # once due, a few between messages
                 if decided:  # a record of marks only does not keep the idle store waiting
                     last_decided[0] = time.monotonic()
+
+    async def sync_controls() -> None:
+        """Read the control log to its end (streams/controllog.py), retrying while the broker is away."""
+        while True:
+            try:
+                await asyncio.wait_for(control_log.sync(), 3 * START_LOOKUP_TIMEOUT_S)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - the broker is away: ask again
+                log.warning("cannot read the control log %s (%s); retrying", topics.AUDIT, type(error).__name__)
+                await asyncio.sleep(1.0)
 
     async def start_of(partition: int) -> int:
         """The committed offset of an internal partition, from the broker (streams.admin.CommittedOffsets)."""
@@ -275,7 +307,9 @@ def create_app(config: Config) -> Tradewatch:
             unstored.decided(event)
             return 1
         lane = lanes.of(message.partition)
-        late = lane.admit(event, record)
+        late, controls = lane.admit(event, record)
+        for control in controls:
+            apply_control(control)
         for _, core_event, _, _ in late:
             metrics.LATE_EVENTS.labels(_source_topic(core_event)).inc()
         released = late + lane.release()
@@ -288,6 +322,10 @@ def create_app(config: Config) -> Tradewatch:
         for done in lane.decided_messages():
             unstored.decided(done)
         lanes.measure(time.time())
+        info = timeline.in_force(lane.watermark.value)
+        if info != policy_info[0]:
+            policy_info[0] = info
+            metrics.POLICY_INFO.info(info)
         return len(released) + len(due)
 
     async def decide_items(items, event) -> None:
@@ -306,7 +344,8 @@ def create_app(config: Config) -> Tradewatch:
             if account not in cases_before:
                 cases_before[account] = _case_state(previous)  # the core mutates the stored state in place
             try:
-                state, outcome = detector.process(previous, core_event)
+                decider = timeline.detector_for(core_event.subject_account, event_time(core_event)) if len(timeline) else detector
+                state, outcome = decider.process(previous, core_event)
             except Exception as error:  # one bad event must not lose the rest of its bundle
                 log.exception("decide failed on an event of %s[%s]@%s", message.topic, message.partition, message.offset)
                 metrics.INVALID_EVENTS.labels(message.topic, INTERNAL_ERROR).inc()
@@ -359,7 +398,7 @@ def create_app(config: Config) -> Tradewatch:
         the changelog, written and acknowledged with ``event`` like any decided state."""
         for key in deadlines.forgettable(partition, watermark):
             state = unstored.state_of(key, table.get)
-            if state is not None and detector.forgettable(state, watermark):
+            if state is not None and timeline.forgettable(state, watermark):
                 unstored.put(key, None, event)
                 metrics.FORGOTTEN_STATES.inc()
             elif state is not None:

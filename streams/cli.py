@@ -1,6 +1,6 @@
 """tradewatch: detect unlicensed secondary trading of digital collectibles and fraud on Kafka streams.
 
-Commands: worker, topics, acls, policy, replay, simulate, evaluate, evaluate-posts, train-stance, demo, verify."""
+Commands: worker, topics, acls, policy, allowlist, replay, simulate, evaluate, evaluate-posts, train-stance, demo, verify."""
 
 from __future__ import annotations
 
@@ -68,11 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     acls.add_argument("--worker", default="tradewatch", help="the workers' SASL user")
     acls.add_argument("--writer", action="append", default=[], metavar="TOPIC=USER",
                       help="the one user that writes an input topic (repeatable; defaults: "
-                           "posts-publisher, miniprogram-publisher, qualification-service, appeal-review-tool)")
+                           "posts-publisher, miniprogram-publisher, qualification-service, appeal-review-tool, policy-admin)")
     acls.add_argument("--action-reader", default="enforcement-consumer", help="the downstream user that reads actions")
     acls.set_defaults(run=run_acls)
 
-    policy = commands.add_parser("policy", help="policy tools: diff (what a candidate policy would change)")
+    policy = commands.add_parser("policy", help="policy tools: diff (what a candidate policy would change), "
+                                 "publish (hot reload at an event time, to every account or a share)")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
     policy_diff = policy_commands.add_parser(
         "diff", help="replay two policies over the same recordings and report, per account, what would change")
@@ -85,11 +86,39 @@ def build_parser() -> argparse.ArgumentParser:
     policy_diff.add_argument("--max-new-suspensions", type=int, metavar="N",
                              help="exit 1 when the candidate suspends more than N accounts more than the current one")
     policy_diff.set_defaults(run=run_policy_diff)
+    publish = policy_commands.add_parser(
+        "publish", help="validate a policy and publish it on tradewatch.control.v1: the workers switch at --at")
+    publish.add_argument("file", help="the policy TOML (its data files are named relative to the shipped ones)")
+    _control_flags(publish)
+    publish.add_argument("--rollout-percent", type=int, default=100, metavar="N",
+                         help="apply it to N %% of accounts (a stable hash bucket; default 100: all)")
+    publish.set_defaults(run=run_policy_publish)
+
+    allowlist = commands.add_parser("allowlist", help="run-time allowlist entries with reason, actor and expiry "
+                                    "(tradewatch.control.v1; audited on tradewatch.audit.v1)")
+    allowlist_commands = allowlist.add_subparsers(dest="allowlist_command", metavar="COMMAND", required=True)
+    add = allowlist_commands.add_parser("add", help="allowlist an account until --expires: a would-be "
+                                        "suspension opens a review instead")
+    add.add_argument("account_id")
+    _control_flags(add)
+    add.add_argument("--expires", required=True, help="RFC 3339 time the entry lapses")
+    add.set_defaults(run=run_allowlist, op="add")
+    remove = allowlist_commands.add_parser("remove", help="end an account's entry at --at")
+    remove.add_argument("account_id")
+    _control_flags(remove)
+    remove.set_defaults(run=run_allowlist, op="remove", expires=None)
+    listing = allowlist_commands.add_parser("list", help="the entries in force now, from the audit topic")
+    _broker_flag(listing)
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(run=run_allowlist_list)
 
     replay = commands.add_parser("replay", help="run the detector over recordings and print actions as JSONL")
     replay.add_argument("recordings", nargs="+", help="recording files (JSONL: topic, key, value per line)")
     replay.add_argument("--policy", help="policy TOML (default: the shipped policy)")
     replay.add_argument("--until", help="advance every account clock to this RFC 3339 time at the end")
+    replay.add_argument("--control", action="append", default=[], metavar="AUDIT_LOG",
+                        help="the control log: tradewatch.audit.v1 exported as JSONL (repeatable); its applied "
+                             "policy changes and allowlist entries take effect at their times, as live")
     replay.add_argument("--out", help="write actions here instead of stdout")
     replay.add_argument("--strict", action="store_true",
                         help="exit 1 if any line is invalid (without it: only if no line is valid)")
@@ -156,6 +185,15 @@ def _version() -> str:
 
 def _broker_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", help="bootstrap servers (TRADEWATCH_BROKER)")
+
+
+def _control_flags(parser: argparse.ArgumentParser) -> None:
+    _broker_flag(parser)
+    parser.add_argument("--actor", required=True, help="who makes the change (in the audit topic)")
+    parser.add_argument("--reason", required=True, help="why (in the audit topic)")
+    parser.add_argument("--at", help="RFC 3339 event time the change applies from (default: now); it must be "
+                        "ahead of the pipeline's watermark when the workers read it")
+    parser.add_argument("--dry-run", action="store_true", help="validate and print the record; publish nothing")
 
 
 def _fraction(value: str) -> float:
@@ -241,16 +279,24 @@ def run_topics(args: argparse.Namespace) -> int:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from streams.offline.replay import read_recording, replay, write_actions
+    from streams.core.control import ControlError
+    from streams.offline.replay import read_control_log, read_recording, replay, write_actions
 
     policy = load_policy(args.policy)
     until = _time_arg(args.until, "--until")
     reviewers = _reviewers()
-    for path in args.recordings:  # a bad path fails now, not after the files before it
+    for path in args.recordings + args.control:  # a bad path fails now, not after the files before it
         _input_file(path, "recording")
+    try:
+        control = read_control_log(args.control)
+    except ValueError as error:
+        raise ConfigError(f"--control: {error}") from None
     out = open(args.out, "w", encoding="utf-8") if args.out else None  # unwritable: fail before the work
     try:
-        result = replay(read_recording(args.recordings), policy, until=until, reviewers=reviewers)
+        try:
+            result = replay(read_recording(args.recordings), policy, until=until, reviewers=reviewers, control=control)
+        except ControlError as error:
+            raise ConfigError(f"--control: {error}") from None
         for item in result.invalid:
             print(f"invalid {item.where}: {item.reason}: {item.message}", file=sys.stderr)
         write_actions(result.actions, out) if out else write_actions(result.actions)
@@ -290,6 +336,69 @@ def run_policy_diff(args: argparse.Namespace) -> int:
         print(f"tradewatch policy diff: the candidate suspends {report.new_suspensions} more account(s) "
               f"(at most {args.max_new_suspensions} allowed)", file=sys.stderr)
         return 1
+    return 0
+
+
+def _send_control(args: argparse.Namespace, document: dict):
+    """Validate as the workers will, then publish (or print, --dry-run); returns the change."""
+    import orjson
+
+    from streams.controlcli import checked, publish
+
+    config = load_config(TRADEWATCH_BROKER=args.broker)
+    change = checked(document, config.policy.mode)
+    if args.dry_run:
+        print(orjson.dumps(document).decode())
+        return change
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    asyncio.run(publish(config, document))
+    return change
+
+
+def run_policy_publish(args: argparse.Namespace) -> int:
+    from streams.controlcli import policy_document
+
+    if not 1 <= args.rollout_percent <= 100:
+        raise ConfigError(f"--rollout-percent={args.rollout_percent} is not allowed: 1..100")
+    _input_file(args.file, "policy")
+    document = policy_document(args.file, args.actor, args.reason, _time_arg(args.at, "--at"), args.rollout_percent)
+    change = _send_control(args, document)
+    if not args.dry_run:
+        print(f"published {document['control_id']}: policy {change.policy.version} to "
+              f"{args.rollout_percent} % of accounts from {document['effective_at']}")
+    return 0
+
+
+def run_allowlist(args: argparse.Namespace) -> int:
+    from streams.controlcli import allowlist_document
+
+    document = allowlist_document(args.account_id, args.op, args.actor, args.reason, _time_arg(args.at, "--at"),
+                                  _time_arg(args.expires, "--expires"))
+    _send_control(args, document)
+    if not args.dry_run:
+        until = f" until {document['expires_at']}" if args.op == "add" else ""
+        print(f"published {document['control_id']}: allowlist {args.op} {args.account_id} from "
+              f"{document['effective_at']}{until}")
+    return 0
+
+
+def run_allowlist_list(args: argparse.Namespace) -> int:
+    import time
+
+    import orjson
+
+    from streams.controlcli import audit_entries, current_allowlist
+
+    config = load_config(TRADEWATCH_BROKER=args.broker)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    rows = current_allowlist(asyncio.run(audit_entries(config)), time.time())
+    if args.json:
+        for row in rows:
+            print(orjson.dumps(row).decode())
+        return 0
+    print("| account | expires | actor | reason |\n|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['account_id']} | {row['expires_at']} | {row['actor']} | {row['reason']} |")
     return 0
 
 

@@ -15,28 +15,30 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from streams import metrics, topics
 from streams.appeals import verified_appeal
 from streams.commits import CommitMeter
-from streams.core.events import Appeal, InputEvent, MiniProgramEvent
+from streams.core.control import APPLIED, REFUSED, ControlError, audit_entry, parse_change
+from streams.core.events import Appeal, ControlRecord, InputEvent, MiniProgramEvent
 from streams.core.owners import OwnerBindings, OwnerMismatch
-from streams.core.rejections import FUTURE_TIME, INTERNAL_ERROR, OWNER_MISMATCH
+from streams.core.rejections import FUTURE_TIME, INTERNAL_ERROR, INVALID_CONTROL, LATE_CONTROL, OWNER_MISMATCH
 from streams.core.timefmt import format_time
 from streams.decode import DecodeError, DecodeLimits, decode_input
 from streams.failstop import stop_now
 from streams.lag import LagMeter
 from streams.owners import OwnerLedger, binding_record, check_routing
 from streams.publisher import dead_letter_headers
-from streams.watermark import InputProgress
+from streams.watermark import NEVER, InputProgress, mark_name
 from streams.wire import Bundler
 
 if TYPE_CHECKING:
     from streams.config import Config
 
-Send = Callable[[str, int, bytes, bytes | None], Awaitable[Awaitable[Any]]]  # (topic, partition, value, key) -> ack future
+Send = Callable[[str, int | None, bytes, bytes | None], Awaitable[Awaitable[Any]]]  # (topic, partition, value, key) -> ack future
 DeadLetter = Callable[[Any, list[tuple[str, bytes]]], Awaitable[None]]
 log = logging.getLogger("tradewatch")
 
@@ -90,6 +92,8 @@ class Intake:
         self.lag = LagMeter(metrics.CONSUMER_LAG, metrics.COMMIT_STALLED)
         self.commits = CommitMeter("intake")
         self._marks_sent_at = -math.inf
+        self._marks_sent: dict[str, float] = {}  # the marks last sent: what a deciding side may have passed
+        self._audits: list[tuple[bytes, bytes]] = []  # (key, value) for tradewatch.audit.v1, sent first
         self._positions: dict[Any, int] = {}  # per input partition: the position last seen
         self._committed: dict[Any, int] = {}
         self.consumer: Any = None
@@ -162,12 +166,16 @@ class Intake:
             return
         counts = {topic: len(consumer.partitions_for_topic(topic) or ()) for topic in consumer.subscription()}
         counts = {topic: number for topic, number in counts.items() if number}
+        audits, self._audits = self._audits, []
+        if audits:  # in the control log before any deciding side can apply what it records
+            await asyncio.gather(*[await self.send(topics.AUDIT, None, value, key) for key, value in audits])
         futures = [await self.send(self.subject_topic, partition, record, None)
                    for partition, record in bundler.drain(marks, counts)]
         bindings, self._new_bindings = self._new_bindings, []
         futures += [await self.send(self.owners.topic, partition, value, key) for partition, key, value in bindings]
         await asyncio.gather(*futures)  # acknowledged by Kafka before any offset is committed
         self._marks_sent_at = now
+        self._marks_sent = marks
         if offsets:
             await self._commit(offsets)
 
@@ -195,7 +203,12 @@ class Intake:
             elif type(decoded) is MiniProgramEvent and routing.binds(record, decoded):
                 key, value = binding_record(decoded.app_id, decoded.owner_account_id, now)
                 self._new_bindings.append((record.partition, key, value))
-            bundler.add(decoded, record.timestamp / 1000 if record.timestamp is not None else None)
+            produced_at = record.timestamp / 1000 if record.timestamp is not None else None
+            if type(decoded) is ControlRecord:
+                self._control(record, decoded, now)
+                bundler.broadcast(decoded, produced_at)
+            else:
+                bundler.add(decoded, produced_at)
         except DecodeError as error:
             reason, detail = error.reason, error.message
         except OwnerMismatch as error:
@@ -212,6 +225,34 @@ class Intake:
         metrics.INVALID_EVENTS.labels(record.topic, reason).inc()
         await self.dead_letter(record, dead_letter_headers(record, reason, detail))
         return False
+
+    def _control(self, record: Any, control: ControlRecord, now: float) -> None:
+        """Validate a control record and audit the verdict; a refused one raises DecodeError
+        (dead-lettered). Applied, every deciding side gets it (broadcast) after its audit entry."""
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        passed = self._marks_sent.get(mark_name(record.topic, record.partition), NEVER)
+        try:
+            if control.effective_at <= passed:  # a deciding side may have decided events after it
+                raise DecodeError(LATE_CONTROL, f"effective_at {_readable(control.effective_at)} is not after the "
+                                                f"watermark already passed ({_readable(passed)})")
+            try:
+                change = parse_change(control, self.config.policy.mode)
+            except ControlError as error:
+                raise DecodeError(INVALID_CONTROL, str(error)) from None
+        except DecodeError as error:
+            log.error("control record %r refused (%s): %s", control.control_id[:128], error.reason, error.message)
+            self._audit(control, REFUSED, f"{error.reason}: {error.message}", now, where)
+            raise
+        kind = "policy" if hasattr(change, "policy") else "allowlist"
+        log.info("control record %r (%s) applies from %s", control.control_id[:128], kind,
+                 _readable(control.effective_at))
+        self._audit(control, APPLIED, "", now, where)
+
+    def _audit(self, control: ControlRecord, verdict: str, why: str, now: float, where: dict[str, Any]) -> None:
+        entry = audit_entry(control, verdict, why, now, where)
+        kind = entry["kind"] if entry["kind"] in ("policy", "allowlist") else "unknown"
+        metrics.CONTROL_RECORDS.labels(kind, verdict).inc()
+        self._audits.append((control.control_id.encode(), orjson.dumps(entry)))
 
     async def _commit(self, offsets: dict[Any, int]) -> None:
         try:

@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 from streams import metrics
-from streams.core.events import MiniProgramEvent
+from streams.core.events import ControlRecord, MiniProgramEvent
 from streams.watermark import NEVER, PartitionWatermark, ReorderBuffer
 from streams.wire import InternalRecord
 
@@ -32,13 +32,18 @@ class Lane:
         self.buffer: ReorderBuffer[Item] = ReorderBuffer()
         self._records: deque[list[Any]] = deque()  # [message, events still waiting], offset order
 
-    def admit(self, message: Any, record: InternalRecord) -> list[Item]:
-        """Buffer the record's events and merge its marks; returns its late events (decide now)."""
+    def admit(self, message: Any, record: InternalRecord) -> tuple[list[Item], list[ControlRecord]]:
+        """Buffer the record's events and merge its marks; returns its late events (decide now)
+        and its control records (in force at once: they say from which event time on)."""
         entry = [message, 0]
         self._records.append(entry)
         late: list[Item] = []
+        controls: list[ControlRecord] = []
         buffer = self.buffer
         for account, event, produced_at in record.items:
+            if type(event) is ControlRecord:
+                controls.append(event)
+                continue
             at = event_time(event)
             if buffer.is_late(at):
                 late.append((account, event, produced_at, None))
@@ -46,7 +51,7 @@ class Lane:
                 entry[1] += 1
                 buffer.push(at, (account, event, produced_at, entry))
         self.watermark.update(record.marks, record.partitions)
-        return late
+        return late, controls
 
     def release(self) -> list[Item]:
         """The waiting events the watermark has passed, in event-time order."""

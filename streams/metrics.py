@@ -113,7 +113,15 @@ HELD_SETTLED = Counter(
 )
 POLICY_INFO = Info(
     "tradewatch_policy",
-    "The policy this worker decides with (version, mode).",
+    "The policy this worker decides with at its watermark (version, mode; candidate and "
+    "candidate_percent while a staged rollout runs).",
+    registry=REGISTRY,
+)
+CONTROL_RECORDS = Counter(
+    "tradewatch_control_records_total",
+    "Control records (tradewatch.control.v1) read by intake, by kind and verdict (applied, "
+    "refused: invalid, or effective at a time the watermark had passed).",
+    ["kind", "verdict"],
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(

@@ -13,10 +13,12 @@ SHADOW = "tradewatch.shadow.v1"
 DLQ = "tradewatch.dlq.v1"
 HELD = "tradewatch.held.v1"  # suspensions the circuit breaker holds until an operator decides
 BREAKER = "tradewatch.breaker.v1"  # the breaker's trips and closes, shared by every worker
+CONTROL = "tradewatch.control.v1"  # operators' policy changes and allowlist entries (streams/core/control.py)
+AUDIT = "tradewatch.audit.v1"  # every control record read, applied or refused, with who and why
 
-INPUT_TOPICS = (POSTS, MINI_PROGRAM_EVENTS, QUALIFICATIONS, APPEALS)
-OUTPUT_TOPICS = (ACTIONS, SHADOW, DLQ, HELD, BREAKER)
-READ_BACK_TOPICS = (HELD, BREAKER)  # outputs tradewatch also reads (the breaker's own record)
+INPUT_TOPICS = (POSTS, MINI_PROGRAM_EVENTS, QUALIFICATIONS, APPEALS, CONTROL)
+OUTPUT_TOPICS = (ACTIONS, SHADOW, DLQ, HELD, BREAKER, AUDIT)
+READ_BACK_TOPICS = (HELD, BREAKER, AUDIT)  # outputs tradewatch also reads (the breaker's own record, the control log)
 
 # Faust-internal names (prefixed with the app id by Faust)
 SUBJECT_INPUTS = "subject-inputs"  # every input, re-keyed by subject account
@@ -57,4 +59,6 @@ TOPIC_SPECS = (
     TopicSpec(DLQ, retention_ms=30 * DAY_MS),
     TopicSpec(HELD, retention_ms=90 * DAY_MS),
     TopicSpec(BREAKER, compacted=True),
+    TopicSpec(CONTROL, compacted=True),
+    TopicSpec(AUDIT, retention_ms=3650 * DAY_MS),  # the control log: kept, replay and a restart read all of it
 )

@@ -25,12 +25,13 @@ from typing import Any
 import orjson
 from aiokafka.partitioner import murmur2
 
-from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification, Tick
+from streams.core.events import Appeal, ControlRecord, InputEvent, MiniProgramEvent, Post, Qualification, Tick
 from streams.core.rejections import INVALID_INTERNAL
 from streams.decode import DecodeError
 from streams.topics import INPUT_TOPICS
 
-_KINDS: dict[str, type] = {"p": Post, "m": MiniProgramEvent, "q": Qualification, "a": Appeal, "t": Tick}
+_KINDS: dict[str, type] = {"p": Post, "m": MiniProgramEvent, "q": Qualification, "a": Appeal, "t": Tick,
+                           "c": ControlRecord}
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 # dataclasses.astuple deep-copies every field; one getattr per field is several times cheaper
 _FIELD_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in _KINDS.values()}
@@ -162,6 +163,7 @@ _FIELD_CHECKS: dict[type, tuple[Callable[[Any], bool], ...]] = {
     Qualification: (_str, _str, _is_time, _strs, _opt(_is_time)),
     Appeal: (_str, _str, _str, _str, _str, _is_time, _str),
     Tick: (_str, _is_time),
+    ControlRecord: (_str, _is_time, _str),
 }
 assert all(len(checks) == len(_FIELD_NAMES[cls]) for cls, checks in _FIELD_CHECKS.items())
 
@@ -199,7 +201,15 @@ class Bundler:
 
     def add(self, event: InputEvent, produced_at: float | None) -> None:
         partition = subject_partition(event.subject_account.encode(), self.partitions)  # ~2 µs
+        self._place(partition, encode_entry(event, produced_at))
+
+    def broadcast(self, event: InputEvent, produced_at: float | None) -> None:
+        """An event for every deciding side (a control record): one entry in every partition."""
         entry = encode_entry(event, produced_at)
+        for partition in range(self.partitions):
+            self._place(partition, entry)
+
+    def _place(self, partition: int, entry: bytes) -> None:
         entries, size = self._open.get(partition, ([], 0))
         if entries and size + len(entry) > self.max_bytes:
             self._full.append((partition, entries))

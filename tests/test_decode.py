@@ -29,7 +29,7 @@ from streams.decode import (
 from streams.decode.limits import _MAX_REENCODED_GROWTH
 from streams.decode.plain import _MP_TYPES, _plainly_valid_mini_program_event
 from streams.decode.schemas import _validator
-from streams.topics import INPUT_TOPICS
+from streams.topics import CONTROL, INPUT_TOPICS
 
 SECRET_TEXT = "机密正文-do-not-log-7f3a"
 
@@ -106,11 +106,27 @@ def make_action(**overrides: Any) -> dict:
     return action
 
 
+def make_control(**overrides: Any) -> dict:
+    control = {
+        "control_id": "allow-1",
+        "kind": "allowlist",
+        "effective_at": "2022-04-02T15:30:00+08:00",
+        "actor": "alice",
+        "reason": "licence renewal under review",
+        "account_id": "gh_1a2b3c4d5e6f",
+        "op": "add",
+        "expires_at": "2022-05-02T15:30:00+08:00",
+    }
+    control.update(overrides)
+    return control
+
+
 VALID_BY_TOPIC = {
     "posts.v1": make_post,
     "miniprogram.events.v1": make_mini_program_event,
     "qualifications.v1": make_qualification,
     "enforcement.appeals.v1": make_appeal,
+    "tradewatch.control.v1": make_control,
 }
 
 
@@ -410,7 +426,7 @@ def _decodes_or_rejects(topic: str, raw: Any) -> None:
     except DecodeError as exc:
         assert exc.reason in REJECTION_CODES
         return
-    assert event.subject_account
+    assert event.subject_account or (topic == CONTROL and event.event_id)  # a control record concerns no account
 
 
 @PROPERTY_SETTINGS

@@ -11,6 +11,7 @@ is judged as of the deadline itself, before the event that moved the clock is co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,11 +77,18 @@ class Outcome:
     rejected: tuple[str, str] | None = None  # (reason, detail): an input the shell must dead-letter
 
 
+def _never(_account_id: str, _at: float) -> bool:
+    return False
+
+
 class Detector:
     """Applies a :class:`Policy` to one subject at a time. Holds no per-subject state."""
 
-    def __init__(self, policy: Policy, matcher: TextMatcher | None = None, stance: StanceModel | None = None) -> None:
+    def __init__(self, policy: Policy, matcher: TextMatcher | None = None, stance: StanceModel | None = None,
+                 allowed_at_runtime: Callable[[str, float], bool] | None = None) -> None:
         self.policy = policy
+        # run-time allowlist entries (streams/core/control.py): (account, event time) -> allowlisted
+        self._allowed_at_runtime = allowed_at_runtime or _never
         self.matcher = matcher or TextMatcher.from_file(policy.vocabulary_path)
         self.stance = stance or StanceModel.from_file(policy.stance_model_path)
         self.behaviour_params = BehaviourParams.from_mapping(policy.behaviour)
@@ -335,7 +343,7 @@ class Detector:
         # no case, and trading at or above the reminder threshold
         if self._qualified(state, clock):
             return  # a licensed platform trades every day: no evidence to collect
-        if state.account_id in self.policy.allowlist:
+        if self._allowlisted(state.account_id, clock):
             if trading >= self.policy.trading_suspend_threshold:
                 scores = self._scores(state, start, clock)
                 case = self._open_case(state, clock)
@@ -362,7 +370,7 @@ class Detector:
     def _suspend_or_review(
         self, state: SubjectState, case: Case, scores: Scores, reasons: tuple[Reason, ...], at: float, outcome: Outcome
     ) -> None:
-        if state.account_id in self.policy.allowlist:
+        if self._allowlisted(state.account_id, at):
             case.state = advance(case.state, REVIEW)
             self._emit(state, case, REVIEW, OFFICIAL_ACCOUNT, state.account_id, reasons, scores, at, outcome)
             return
@@ -411,6 +419,11 @@ class Detector:
             notes = state.stance_notes
             data["stance"] = [{"event_id": e, "explanation": notes[e]} for e in reason.evidence if e in notes]
         return data
+
+    def _allowlisted(self, account_id: str, at: float) -> bool:
+        """In the policy's allowlist, or covered at ``at`` by a run-time entry: never suspended
+        automatically, a would-be suspension opens a review instead."""
+        return account_id in self.policy.allowlist or self._allowed_at_runtime(account_id, at)
 
     def _qualified(self, state: SubjectState, at: float) -> bool:
         q = state.qualification

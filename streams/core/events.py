@@ -154,7 +154,30 @@ class Tick:
         return self.at
 
 
-InputEvent = Union[Post, MiniProgramEvent, Qualification, Appeal, Tick]
+@dataclass(frozen=True, slots=True)
+class ControlRecord:
+    """An operator's change (tradewatch.control.v1) as it travels to every deciding side: its id,
+    the event time it takes effect at, and its validated document as compact JSON (parsed into
+    a change by :func:`streams.core.control.parse_change`). It concerns no single account."""
+
+    control_id: str
+    effective_at: float
+    document: str
+
+    @property
+    def event_id(self) -> str:
+        return self.control_id
+
+    @property
+    def subject_account(self) -> str:
+        return ""
+
+    @property
+    def event_time(self) -> float:
+        return self.effective_at
+
+
+InputEvent = Union[Post, MiniProgramEvent, Qualification, Appeal, Tick, ControlRecord]
 
 
 def _slot_constructor(cls: type) -> Callable[..., Any]:

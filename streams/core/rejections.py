@@ -26,6 +26,8 @@ BAD_SIGNATURE = "bad_signature"
 UNKNOWN_ACTION = "unknown_action"
 MISROUTED = "misrouted"
 OWNER_MISMATCH = "owner_mismatch"
+INVALID_CONTROL = "invalid_control"
+LATE_CONTROL = "late_control"
 INTERNAL_ERROR = "internal_error"
 
 
@@ -62,6 +64,16 @@ REJECTION_REASONS: tuple[RejectionReason, ...] = (
     RejectionReason(
         OWNER_MISMATCH,
         "A mini-program event whose claimed owner is not the account the mini program is bound to.",
+    ),
+    RejectionReason(
+        INVALID_CONTROL,
+        "A control record whose change cannot be applied (a policy that does not validate, an allowlist "
+        "entry without expiry); the policy in force stays.",
+    ),
+    RejectionReason(
+        LATE_CONTROL,
+        "A control record effective at an event time the watermark had already passed when it was read: "
+        "applied it would change decisions already made. Publish it again with a later `effective_at`.",
     ),
     RejectionReason(INTERNAL_ERROR, "Processing the message failed unexpectedly (a bug); it is dead-lettered, not lost."),
 )

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Qualification
+import orjson
+
+from streams.core.events import Appeal, ControlRecord, InputEvent, MiniProgramEvent, Post, Qualification
 from streams.core.rejections import BAD_TIME, SCHEMA, UNKNOWN_TOPIC
 from streams.core.timefmt import parse_time
 from streams.decode.errors import DecodeError
 from streams.decode.limits import DEFAULT_LIMITS, DecodeLimits, _check_limits, _parse
 from streams.decode.plain import _plain_mini_program_event, _plain_post, _plain_time
 from streams.decode.schemas import _validate
-from streams.topics import ACTIONS, APPEALS, POSTS, QUALIFICATIONS
+from streams.topics import ACTIONS, APPEALS, CONTROL, POSTS, QUALIFICATIONS
 from streams.topics import MINI_PROGRAM_EVENTS as MINIPROGRAM_EVENTS
 
 
@@ -173,9 +175,20 @@ def _build_appeal(topic: str, d: dict) -> Appeal:
     )
 
 
+_CONTROL_FIELDS = ("control_id", "kind", "effective_at", "actor", "reason", "policy_toml", "rollout_percent",
+                   "account_id", "op", "expires_at")  # the schema's: unknown extra fields are ignored
+
+
+def _build_control(topic: str, d: dict) -> ControlRecord:
+    # the document travels whole: what a change means is the core's (streams/core/control.py)
+    known = {name: d[name] for name in _CONTROL_FIELDS if name in d}
+    return ControlRecord(d["control_id"], _time(topic, d, "effective_at"), orjson.dumps(known).decode())
+
+
 _BUILDERS: dict[str, Callable[[str, dict], InputEvent]] = {
     POSTS: _build_post,
     MINIPROGRAM_EVENTS: _build_miniprogram_event,
     QUALIFICATIONS: _build_qualification,
     APPEALS: _build_appeal,
+    CONTROL: _build_control,
 }

@@ -24,11 +24,12 @@ import orjson
 
 from streams.appeals import verified_appeal
 from streams.core.actions import stamp
+from streams.core.control import ControlTimeline, applied_records, parse_change
 from streams.core.engine import Detector
-from streams.core.events import Appeal, InputEvent, MiniProgramEvent, Post, Tick
+from streams.core.events import Appeal, ControlRecord, InputEvent, MiniProgramEvent, Post, Tick
 from streams.core.owners import OwnerBindings, OwnerMismatch
 from streams.core.policy import Policy
-from streams.core.rejections import MISROUTED, NOT_JSON, NOT_OBJECT, OWNER_MISMATCH
+from streams.core.rejections import MISROUTED, NOT_JSON, NOT_OBJECT, OWNER_MISMATCH, UNKNOWN_TOPIC
 from streams.core.state import SubjectState
 from streams.core.timefmt import format_time
 from streams.decode import (
@@ -41,7 +42,7 @@ from streams.decode import (
 )
 from streams.intake import check_event_time
 from streams.signing import SigningKeys
-from streams.topics import APPEALS
+from streams.topics import APPEALS, CONTROL
 from streams.topics import MINI_PROGRAM_EVENTS as MINIPROGRAM_EVENTS
 
 
@@ -96,6 +97,8 @@ def decode_recording_line(raw: bytes, limits: DecodeLimits, reviewers: SigningKe
         raise DecodeError(NOT_OBJECT, 'recording line must be {"topic": ..., "key": ..., "value": {...}}')
     topic = record["topic"]
     value = record["value"]
+    if topic == CONTROL:  # live, intake's verdict on each is in the audit topic: replay takes that
+        raise DecodeError(UNKNOWN_TOPIC, f"{CONTROL} is replayed from the control log (--control), not a recording")
     if topic == APPEALS:
         return topic, _signed_appeal(record, limits, reviewers)
     if topic == MINIPROGRAM_EVENTS:
@@ -164,16 +167,43 @@ def replay(
     wall_clock: Callable[[], float] = time.time,
     detector: Detector | None = None,
     reviewers: SigningKeys | None = None,
+    control: Iterable[ControlRecord] = (),
 ) -> ReplayResult:
     """Run the detection core over recorded messages; see the module docstring.
 
     ``until``: advance every account clock to this time at the end (pending deadlines fire);
     ``"end"`` means the latest event time in the recording, as a live worker's wall-clock
     tick would do when the traffic stops. ``reviewers``: the keys whose signed appeals count
-    (none: every appeal is invalid, as in a worker without reviewer keys).
+    (none: every appeal is invalid, as in a worker without reviewer keys). ``control``: the
+    control log (the applied records of tradewatch.audit.v1, :func:`read_control_log`): the
+    policy changes and allowlist entries, each from its effective time, as live.
     """
+    timeline = None
+    records = list(control)
+    if records:
+        timeline = ControlTimeline(policy)
+        for record in records:
+            timeline.add(parse_change(record, policy.mode))
+        detector = timeline.base_detector
     with _cycle_collector_paused():
-        return _replay(lines, policy, until, limits, max_future_skew_s, wall_clock, detector, reviewers)
+        return _replay(lines, policy, until, limits, max_future_skew_s, wall_clock, detector, reviewers, timeline)
+
+
+def read_control_log(paths: Iterable[str | Path]) -> list[ControlRecord]:
+    """The applied control records of audit-topic exports (JSONL, one entry per line)."""
+    entries = []
+    for where, raw in read_recording(paths):
+        try:
+            entry = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ValueError(f"{where}: not a JSON audit entry") from None
+        if isinstance(entry, dict) and "verdict" not in entry and "value" in entry:  # a recording line
+            entry = entry["value"]
+            entry = orjson.loads(entry) if isinstance(entry, str) else entry
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: not a JSON audit entry")
+        entries.append(entry)
+    return applied_records(entries)
 
 
 def _replay(
@@ -185,6 +215,7 @@ def _replay(
     wall_clock: Callable[[], float],
     detector: Detector | None,
     reviewers: SigningKeys | None,
+    timeline: ControlTimeline | None = None,
 ) -> ReplayResult:
     detector = detector or Detector(policy)
     result = ReplayResult()
@@ -237,9 +268,12 @@ def _replay(
     caused: list[tuple[int, list[str], list[dict[str, Any]]]] = []  # (place, hits, actions)
     rejected: list[tuple[int, InputEvent, tuple[str, str]]] = []
     duplicates = 0
+    decider = timeline.detector_for if timeline is not None else None
     for account, events in by_account.items():
         state = states.get(account)
         for position, event in events:
+            if decider is not None:
+                process = decider(account, event.event_time if type(event) is not MiniProgramEvent else event.occurred_at).process
             state, outcome = process(state, event)
             if outcome.duplicate:
                 duplicates += 1
@@ -268,7 +302,8 @@ def _replay(
         # a time: "end", the only string replay takes (see its docstring), was replaced just above
         until_time = cast(float, until)
         for account in sorted(states):
-            state, outcome = detector.process(states[account], Tick(account, until_time))
+            at_end = timeline.detector_for(account, until_time) if timeline is not None else detector
+            state, outcome = at_end.process(states[account], Tick(account, until_time))
             states[account] = state
             result.actions.extend(stamp(action, format_time(wall_clock())) for action in outcome.actions)
     return result

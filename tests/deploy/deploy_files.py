@@ -25,15 +25,16 @@ DOCKERFILE = DEPLOY / "Dockerfile"
 K8S_DIR = DEPLOY / "k8s"
 
 # Contract (docs/design.md "Topics"): every topic the app id "tradewatch" uses.
-INPUT_TOPICS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1")
+INPUT_TOPICS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1",
+                "tradewatch.control.v1")
 OUTPUT_TOPICS = ("enforcement.actions.v1", "tradewatch.shadow.v1", "tradewatch.dlq.v1", "tradewatch.held.v1",
-                 "tradewatch.breaker.v1")
+                 "tradewatch.breaker.v1", "tradewatch.audit.v1")
 REKEYED_TOPIC = "tradewatch-subject-inputs"
 CHANGELOG_TOPIC = "tradewatch-subject-state-changelog"
 LEADER_TOPIC = "tradewatch-__assignor-__leader"
 OWNERS_TOPIC = "tradewatch-miniprogram-owners"
 ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS + (REKEYED_TOPIC, CHANGELOG_TOPIC, LEADER_TOPIC, OWNERS_TOPIC)
-COMPACTED_TOPICS = ("qualifications.v1", CHANGELOG_TOPIC, OWNERS_TOPIC, "tradewatch.breaker.v1")
+COMPACTED_TOPICS = ("qualifications.v1", CHANGELOG_TOPIC, OWNERS_TOPIC, "tradewatch.breaker.v1", "tradewatch.control.v1")
 APP_ID = "tradewatch"
 
 METRIC_NAME = re.compile(r"(?<![A-Za-z0-9_:])tradewatch_[a-z_]+")

@@ -70,13 +70,22 @@ LIVE_REVIEWER_SECRET = b"reviewer secret of the live-traffic records"
 LIVE_REVIEWER_ENV = {"TRADEWATCH_REVIEWER_KEYS": "reviewer-live:hmac:" + __import__("base64").b64encode(LIVE_REVIEWER_SECRET).decode()}
 
 
-INPUTS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1")
+INPUTS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1", "tradewatch.control.v1")
+
+
+def harmless_control(key: str, at: float, partition: int | None = None) -> dict:
+    """A control record that changes nothing (an allowlist entry of an account never seen ends)."""
+    control_id = _id("noop")
+    value = {"control_id": control_id, "kind": "allowlist", "effective_at": format_time(at), "actor": "test",
+             "reason": "keeps its partition reported", "account_id": "gh_nobody" + control_id[-12:], "op": "remove"}
+    return {"topic": "tradewatch.control.v1", "key": key, "value": value, "partition": partition}
 
 
 def live_traffic_on_every_partition(now: float | None = None, partitions: int = 4, topics: tuple[str, ...] = INPUTS,
                                     besides: tuple[tuple[str, str], ...] = ()) -> list[dict]:
     """Current, harmless records on every partition of every input topic: a greeting post, a
-    first-hand sale, a submitted qualification and a signed appeal naming no action of ours.
+    first-hand sale, a submitted qualification, a signed appeal naming no action of ours and a
+    control record that changes nothing.
 
     Read by intake, each partition is live and caught up, so it follows the wall clock at once
     and only the partitions carrying a test's history hold the watermark — a worker with a long
@@ -95,7 +104,8 @@ def live_traffic_on_every_partition(now: float | None = None, partitions: int = 
     for n in range(100_000):
         account, app = f"gh_live{n:07d}", f"wxlive{n:012d}"
         for topic, key in (("posts.v1", account), ("qualifications.v1", account),
-                           ("enforcement.appeals.v1", account), ("miniprogram.events.v1", app)):
+                           ("enforcement.appeals.v1", account), ("miniprogram.events.v1", app),
+                           ("tradewatch.control.v1", f"allowlist:{account}")):
             if (topic, subject_partition(key.encode(), partitions)) not in wanted:
                 continue
             wanted.discard((topic, subject_partition(key.encode(), partitions)))
@@ -103,6 +113,9 @@ def live_traffic_on_every_partition(now: float | None = None, partitions: int = 
                 value: object = {"event_id": _id("live"), "account_id": account, "published_at": at, "text": "早上好"}
             elif topic == "qualifications.v1":
                 value = {"account_id": account, "status": "submitted", "licences": [], "updated_at": at}
+            elif topic == "tradewatch.control.v1":
+                out.append(harmless_control(key, now))
+                continue
             elif topic == "miniprogram.events.v1":
                 value = {"event_id": _id("live"), "app_id": app, "owner_account_id": account, "occurred_at": at,
                          "type": "sale.primary", "user_id": "u-live", "item_id": "i-live", "price_cents": 100}

@@ -137,9 +137,9 @@ def test_no_deadline_is_judged_before_a_lagging_topic_has_been_read(kafka, tmp_p
     mini = [r for r in records if r["topic"] == "miniprogram.events.v1"]
     others = [r for r in records if r["topic"] != "miniprogram.events.v1"]
     cut = len(mini) // 5  # about the first two of ten days
-    # live traffic on every partition of the two small topics: they follow the wall clock, and
+    # live traffic on every partition of the small topics: they follow the wall clock, and
     # with idle partitions never presumed quiet (600 s) only the lagging topic holds the watermark
-    live = live_traffic_on_every_partition(topics=("qualifications.v1", "enforcement.appeals.v1"))
+    live = live_traffic_on_every_partition(topics=("qualifications.v1", "enforcement.appeals.v1", "tradewatch.control.v1"))
     env = {"TRADEWATCH_IDLE_PARTITION_SECONDS": "600", **LIVE_REVIEWER_ENV}
     worker = WorkerProcess(kafka.bootstrap, "tw-et-lag", tmp_path, extra_env=env).start()
     try:

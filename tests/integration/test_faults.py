@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 INPUTS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1")
 ENV = {"TRADEWATCH_IDLE_PARTITION_SECONDS": "600", **LIVE_REVIEWER_ENV}
-OTHER_TOPICS = ("posts.v1", "qualifications.v1", "enforcement.appeals.v1")
+OTHER_TOPICS = ("posts.v1", "qualifications.v1", "enforcement.appeals.v1", "tradewatch.control.v1")
 
 
 def live_elsewhere() -> list[dict]:

@@ -1,0 +1,111 @@
+"""``tradewatch policy publish`` and ``tradewatch allowlist``: control records, written and read back.
+
+A change is validated here exactly as the workers will validate it (so a bad policy fails on
+the operator's terminal, not in the audit log), then written to ``tradewatch.control.v1``
+keyed ``policy`` or ``allowlist:<account>``. What the workers made of it is in the audit
+topic, which ``allowlist list`` reads.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from streams import topics
+from streams.config import Config, ConfigError
+from streams.controllog import ControlLog
+from streams.core.control import ADD, ALLOWLIST, POLICY, Change, ControlError, parse_change
+from streams.core.events import ControlRecord
+from streams.core.timefmt import format_time, parse_time
+from streams.readers import manual_reader
+
+
+def control_document(kind: str, actor: str, reason: str, at: float | None, **fields: Any) -> dict[str, Any]:
+    effective_at = time.time() if at is None else at
+    control_id = f"{kind}-{format_time(effective_at)}-{uuid.uuid4().hex[:12]}"
+    return {"control_id": control_id, "kind": kind, "effective_at": format_time(effective_at),
+            "actor": actor, "reason": reason, **fields}
+
+
+def checked(document: dict[str, Any], mode: str) -> Change:
+    """The change as a worker reads it, validated as a worker validates it (ConfigError if not)."""
+    record = ControlRecord(document["control_id"], parse_time(document["effective_at"]), orjson.dumps(document).decode())
+    try:
+        return parse_change(record, mode)
+    except ControlError as error:
+        raise ConfigError(f"{document['kind']}: {error}") from None
+
+
+def policy_document(path: str, actor: str, reason: str, at: float | None, rollout_percent: int) -> dict[str, Any]:
+    """Its data files are named as the workers resolve them: relative to the shipped ones."""
+    toml = Path(path).read_text(encoding="utf-8")
+    return control_document(POLICY, actor, reason, at, policy_toml=toml, rollout_percent=rollout_percent)
+
+
+def allowlist_document(account_id: str, op: str, actor: str, reason: str, at: float | None,
+                       expires_at: float | None) -> dict[str, Any]:
+    fields: dict[str, Any] = {"account_id": account_id, "op": op}
+    if op == ADD:
+        if expires_at is None:
+            raise ConfigError("allowlist add: --expires is required (an allowlisting always lapses)")
+        fields["expires_at"] = format_time(expires_at)
+    return control_document(ALLOWLIST, actor, reason, at, **fields)
+
+
+def key_of(document: dict[str, Any]) -> bytes:
+    """Compaction keeps each key's latest record: one policy, one entry per account."""
+    if document["kind"] == POLICY:
+        return b"policy"
+    return f"allowlist:{document['account_id']}".encode()
+
+
+async def publish(config: Config, document: dict[str, Any]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=config.bootstrap_servers, acks="all",
+                                max_request_size=1024 * 1024, **config.security.aiokafka_kwargs())
+    await producer.start()
+    try:
+        await producer.send_and_wait(topics.CONTROL, orjson.dumps(document), key=key_of(document))
+    finally:
+        await producer.stop()
+
+
+async def audit_entries(config: Config) -> list[dict[str, Any]]:
+    """Every entry of the audit topic, in partition order (for ``allowlist list``)."""
+    from streams.admin import partition_count
+
+    log = ControlLog(lambda: manual_reader(config, "allowlist-list"), lambda: partition_count(config, topics.AUDIT))
+    try:
+        return await log.entries()
+    finally:
+        await log.close()
+
+
+def current_allowlist(entries: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """The run-time allowlist in force at ``now`` per applied audit entries: account, expiry, who, why."""
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        record = entry.get("record")
+        if entry.get("verdict") != "applied" or entry.get("kind") != ALLOWLIST or not isinstance(record, dict):
+            continue
+        try:
+            if parse_time(record["effective_at"]) > now:
+                continue
+        except (KeyError, ValueError):
+            continue
+        account = str(record.get("account_id"))
+        previous = latest.get(account)
+        if previous is None or (record["effective_at"], record["control_id"]) >= (
+                previous["effective_at"], previous["control_id"]):
+            latest[account] = record
+    rows = []
+    for account, record in sorted(latest.items()):
+        if record.get("op") != ADD or parse_time(record["expires_at"]) <= now:
+            continue
+        rows.append({"account_id": account, "expires_at": record["expires_at"], "actor": record["actor"],
+                     "reason": record["reason"], "control_id": record["control_id"]})
+    return rows
