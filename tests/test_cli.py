@@ -35,6 +35,13 @@ def files(tmp_path: Path) -> Path:
         (["evaluate", "--recording", "invalid.jsonl", "--labels", "dir"], "dir"),
         (["replay", "invalid.jsonl", "--policy", "missing.toml"], "missing.toml"),
         (["topics", "--broker", "127.0.0.1:1"], "127.0.0.1:1"),
+        (["replay", "invalid.jsonl", "--control", "missing.jsonl"], "missing.jsonl"),
+        (["replay", "invalid.jsonl", "--control", "garbage.jsonl"], "garbage.jsonl:1"),
+        (["policy", "publish", "missing.toml", "--actor", "a", "--reason", "r"], "missing.toml"),
+        (["policy", "publish", "garbage.jsonl", "--actor", "a", "--reason", "r", "--dry-run"], "policy_toml"),
+        (["allowlist", "add", "gh_x", "--actor", "a", "--reason", "r", "--expires", "soon"], "--expires"),
+        (["allowlist", "add", "gh_x", "--actor", "a", "--reason", "r", "--expires", "2020-01-01T00:00:00Z",
+          "--dry-run"], "expires_at"),
     ],
 )
 def test_a_bad_path_or_broker_is_one_line_naming_it(files, args, names):
@@ -119,3 +126,34 @@ def test_evaluate_exits_1_naming_each_score_below_the_bar(small_simulation, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert err and all(line.startswith("tradewatch evaluate: ") for line in err)
     assert any(line.startswith("tradewatch evaluate: suspend recall ") and "< 0.95" in line for line in err)
+
+
+def test_replay_with_the_control_log_decides_with_the_policy_each_change_put_in_force(tmp_path):
+    """An account's reminder under the policy in force at its time: the shipped one before the
+    change, the published one after it, as the workers decided."""
+    import orjson
+
+    from streams.core.control import APPLIED, audit_entry
+    from streams.core.events import ControlRecord
+    from streams.core.policy import DEFAULT_POLICY_PATH
+    from streams.core.timefmt import format_time, parse_time
+
+    start = parse_time("2022-03-20T00:00:00+08:00")
+    lines = []
+    for account, offset in (("gh_early000001", 0.0), ("gh_late0000001", 86400.0)):
+        for i in range(30):
+            at = format_time(start + offset + i * 600)
+            lines.append({"topic": "miniprogram.events.v1", "key": "wx" + account, "value": {
+                "event_id": f"{account}-{i}", "app_id": "wx" + account, "owner_account_id": account,
+                "occurred_at": at, "type": "sale.secondary", "user_id": f"b{i}", "counterparty_id": f"s{i}",
+                "item_id": f"i{i}", "price_cents": 99000, "issue_price_cents": 990}})
+    (tmp_path / "rec.jsonl").write_text("".join(orjson.dumps(line).decode() + "\n" for line in lines))
+    toml = DEFAULT_POLICY_PATH.read_text(encoding="utf-8").replace('policy_version = "', 'policy_version = "next-', 1)
+    document = {"control_id": "policy-next", "kind": "policy", "effective_at": format_time(start + 43200),
+                "actor": "bob", "reason": "why", "policy_toml": toml}
+    entry = audit_entry(ControlRecord("policy-next", start + 43200, orjson.dumps(document).decode()), APPLIED, "", start)
+    (tmp_path / "audit.jsonl").write_text(orjson.dumps(entry).decode() + "\n")
+    done = tradewatch("replay", "rec.jsonl", "--control", "audit.jsonl", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    versions = {a["account_id"]: a["policy_version"] for a in map(orjson.loads, done.stdout.splitlines())}
+    assert versions["gh_late0000001"].startswith("next-") and not versions["gh_early000001"].startswith("next-")

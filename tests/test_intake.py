@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from streams.config import load_config
-from streams.core.timefmt import parse_time
+from streams.core.events import ControlRecord
+from streams.core.policy import DEFAULT_POLICY_PATH
+from streams.core.timefmt import format_time, parse_time
 from streams.decode import DecodeError
 from streams.intake import Intake, check_event_time
 from streams.owners import OwnerLedger
@@ -58,3 +61,50 @@ def test_the_mini_program_topic_growing_under_a_running_intake_stops_it(monkeypa
         intake._mini_program_partitions()
     assert reasons == ["miniprogram.events.v1 now has 6 partitions, not 4: its apps moved to partitions whose "
                        "owner bindings do not know them"]
+
+
+class ControlMessage:
+    topic, partition, offset = "tradewatch.control.v1", 2, 17
+
+
+def control(effective_at: float, toml: str | None = None) -> ControlRecord:
+    document = {"control_id": "policy-x", "kind": "policy", "effective_at": format_time(effective_at),
+                "actor": "bob", "reason": "new thresholds",
+                "policy_toml": toml if toml is not None else DEFAULT_POLICY_PATH.read_text(encoding="utf-8")}
+    return ControlRecord("policy-x", effective_at, orjson.dumps(document).decode())
+
+
+def audited(intake: Intake) -> list[dict]:
+    return [orjson.loads(value) for _, value in intake._audits]
+
+
+def fresh_intake() -> Intake:
+    return Intake(load_config({}), None, None, "tw-subject-inputs", lambda: 4, OwnerLedger("tw", None))  # type: ignore[arg-type]
+
+
+def test_a_valid_control_record_is_audited_as_applied_with_who_and_why() -> None:
+    intake = fresh_intake()
+    intake._control(ControlMessage(), control(T0), now=T0 + 1)
+    [entry] = audited(intake)
+    assert (entry["verdict"], entry["actor"], entry["reason"], entry["kind"]) == ("applied", "bob", "new thresholds", "policy")
+    assert entry["source"] == {"topic": "tradewatch.control.v1", "partition": 2, "offset": 17}
+
+
+def test_a_policy_that_does_not_validate_is_refused_and_audited_as_refused() -> None:
+    intake = fresh_intake()
+    with pytest.raises(DecodeError) as error:
+        intake._control(ControlMessage(), control(T0, toml='policy_version = "x"\n'), now=T0 + 1)
+    assert error.value.reason == "invalid_control" and "mode: missing" in error.value.message
+    [entry] = audited(intake)
+    assert entry["verdict"] == "refused" and entry["why"].startswith("invalid_control: ")
+
+
+def test_a_change_at_a_time_its_partition_was_already_reported_past_is_refused_as_late() -> None:
+    """A deciding side may already have decided events after that time under the old policy."""
+    intake = fresh_intake()
+    intake._marks_sent = {"tradewatch.control.v1:2": T0 + 60, "tradewatch.control.v1:3": T0 + 3600}
+    with pytest.raises(DecodeError) as error:
+        intake._control(ControlMessage(), control(T0 + 60), now=T0 + 61)
+    assert error.value.reason == "late_control"
+    intake._control(ControlMessage(), control(T0 + 61), now=T0 + 62)  # after the mark: in time
+    assert [entry["verdict"] for entry in audited(intake)] == ["refused", "applied"]

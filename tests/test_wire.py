@@ -6,7 +6,7 @@ import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from streams.core.events import Appeal, Tick
+from streams.core.events import Appeal, ControlRecord, Tick
 from streams.core.timefmt import parse_time
 from streams.decode import DecodeError
 from streams.wire import (
@@ -186,3 +186,23 @@ def test_forged_marks_are_rejected(marks, counts, why) -> None:
     with pytest.raises(DecodeError) as error:
         decode_record(None, raw, latest=T0 + DAY)
     assert error.value.reason == "invalid_internal", why
+
+
+def test_a_control_record_reaches_every_partition_behind_the_events_before_it() -> None:
+    """Every deciding side must know a policy change before the watermark passes its time."""
+    control = ControlRecord("policy-1", T0, '{"kind":"policy"}')
+    event = post("hello", account=ACCOUNT)
+    bundler = Bundler(partitions=4)
+    bundler.add(event, None)
+    bundler.broadcast(control, 1.5)
+    for partition, raw in bundler.drain(MARKS, COUNTS):
+        events = [item[1] for item in decode_record(None, raw, latest=T0 + DAY).items]
+        assert events[-1] == control
+        assert events[:-1] == ([event] if partition == subject_partition(ACCOUNT.encode(), 4) else [])
+
+
+def test_a_forged_control_record_with_fields_of_the_wrong_type_is_rejected() -> None:
+    raw = join_bundle([orjson.dumps(["", "c", None, "policy-1", "soon", "{}"])])
+    with pytest.raises(DecodeError) as error:
+        decode_record(None, raw)
+    assert error.value.reason == "invalid_internal"

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from streams.decode import validate_action
+from streams.topics import INPUT_TOPICS
 from tests.integration.harness import WorkerProcess, produce, read_actions, read_all, wait_for
 from tests.integration.records import post_record, qualification_record, resale_records
 
@@ -48,7 +49,7 @@ def test_trading_post_and_resales_produce_a_reminder(kafka, tmp_path):
             last[:] = [view]
             decide = [p for p in view.get("decide", []) if p["topic"] == "tw-e2e-subject-inputs"]
             intake = view.get("intake", [])
-            done = (len(decide) == 4 and len(intake) == 16
+            done = (len(decide) == 4 and len(intake) == 4 * len(INPUT_TOPICS)
                     and all(p["committed"] is not None and p["highwater"] - p["committed"] <= 20 for p in decide)
                     and all((p["committed"] or 0) == p["highwater"] for p in intake))
             return done and view

@@ -83,3 +83,26 @@ def test_the_cli_prints_json_and_gates_on_new_suspensions(recording, tmp_path, c
     capsys.readouterr()
     assert main([*args, "--max-new-suspensions", str(new - 1)]) == 1
     assert f"suspends {new} more account(s)" in capsys.readouterr().err
+
+
+def test_one_threshold_changed_lists_exactly_the_accounts_two_plain_replays_disagree_on(recording, tmp_path, capsys):
+    """The report against its own ground truth: two replays, compared action by action here."""
+    changed = candidate(tmp_path, "one-threshold", trading_reminder_threshold=0.45)
+
+    def outcomes(policy: Path) -> dict[str, list]:
+        per_account: dict[str, list] = {}
+        for a in replayed(recording, policy).actions:
+            per_account.setdefault(a["account_id"], []).append(
+                (a["subject"]["kind"], a["subject"]["id"], a["action"], a["event_time"], a.get("deadline")))
+        return {account: sorted(rows) for account, rows in per_account.items()}
+
+    before, after = outcomes(DEFAULT_POLICY_PATH), outcomes(changed)
+    differ = {a for a in set(before) | set(after) if before.get(a) != after.get(a)}
+    assert differ, "the threshold must matter on this simulation"
+    args = ["policy", "diff", "--from", str(DEFAULT_POLICY_PATH), "--to", str(changed), str(recording)]
+    assert main([*args, "--json"]) == 0
+    assert {account["account_id"] for account in json.loads(capsys.readouterr().out)["accounts"]} == differ
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    every = set(before) | set(after)
+    assert {a for a in every if a in table} == differ
