@@ -215,6 +215,7 @@ def create_app(config: Config) -> Tradewatch:
     decide_lock = asyncio.Lock()  # deciding and storing never interleave
     decide_stream: list = []  # the agent's manual-ack stream, for acknowledging from the store timer
     last_decided = [time.monotonic()]
+    synced_generation: list[int | None] = [None]  # the assignment the control log was last read for
 
     @app.agent(subject_inputs, concurrency=1)
     async def decide(stream):
@@ -238,7 +239,10 @@ def create_app(config: Config) -> Tradewatch:
                 continue
             start = None
             if not order.started(message.partition):
-                await sync_controls()  # the changes already behind this partition's committed offset
+                if synced_generation[0] != message.generation_id:
+                    # once per assignment: the changes already behind its partitions' committed offsets
+                    await sync_controls()
+                    synced_generation[0] = message.generation_id
                 start = await start_of(message.partition)
                 if message.generation_id != app.consumer_generation_id:
                     continue
@@ -322,7 +326,7 @@ def create_app(config: Config) -> Tradewatch:
         for done in lane.decided_messages():
             unstored.decided(done)
         lanes.measure(time.time())
-        info = timeline.in_force(lane.watermark.value)
+        info = timeline.in_force(lane.watermark.value) if len(timeline) else policy_info[0]
         if info != policy_info[0]:
             policy_info[0] = info
             metrics.POLICY_INFO.info(info)

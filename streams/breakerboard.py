@@ -21,6 +21,7 @@ from aiokafka import TopicPartition
 
 from streams import topics
 from streams.core.breaker import Trip
+from streams.readers import read_to_end
 
 log = logging.getLogger("tradewatch")
 
@@ -67,18 +68,14 @@ class BreakerBoard:
             tps = [TopicPartition(topics.BREAKER, partition) for partition in range(count)]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            behind = {tp for tp in tps if ends[tp] > await consumer.position(tp)}
+            async for tp, record in read_to_end(consumer, tps):
+                self._take(tp, record)
+            self._ready.set()
             while True:
-                batch = await consumer.getmany(timeout_ms=100 if behind else 1000)
+                batch = await consumer.getmany(timeout_ms=1000)
                 for tp, records in batch.items():
                     for record in records:
                         self._take(tp, record)
-                for tp in list(behind):
-                    if await consumer.position(tp) >= ends[tp]:
-                        behind.discard(tp)
-                if not behind and not self._ready.is_set():
-                    self._ready.set()
         finally:
             await consumer.stop()
 

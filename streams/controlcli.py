@@ -19,7 +19,17 @@ from aiokafka import AIOKafkaProducer
 from streams import topics
 from streams.config import Config, ConfigError
 from streams.controllog import ControlLog
-from streams.core.control import ADD, ALLOWLIST, POLICY, Change, ControlError, parse_change
+from streams.core.control import (
+    ADD,
+    ALLOWLIST,
+    POLICY,
+    AllowlistChange,
+    Change,
+    ControlError,
+    RuntimeAllowlist,
+    applied_records,
+    parse_change,
+)
 from streams.core.events import ControlRecord
 from streams.core.timefmt import format_time, parse_time
 from streams.readers import manual_reader
@@ -86,26 +96,15 @@ async def audit_entries(config: Config) -> list[dict[str, Any]]:
 
 
 def current_allowlist(entries: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
-    """The run-time allowlist in force at ``now`` per applied audit entries: account, expiry, who, why."""
-    latest: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        record = entry.get("record")
-        if entry.get("verdict") != "applied" or entry.get("kind") != ALLOWLIST or not isinstance(record, dict):
-            continue
+    """The run-time allowlist in force at ``now`` per the applied audit entries, as the workers
+    apply them: account, expiry, who, why."""
+    allowlist = RuntimeAllowlist()
+    for record in applied_records(entries):
         try:
-            if parse_time(record["effective_at"]) > now:
-                continue
-        except (KeyError, ValueError):
+            change = parse_change(record, "enforce")
+        except ControlError:  # applied by a worker with other data files: not an entry anyway
             continue
-        account = str(record.get("account_id"))
-        previous = latest.get(account)
-        if previous is None or (record["effective_at"], record["control_id"]) >= (
-                previous["effective_at"], previous["control_id"]):
-            latest[account] = record
-    rows = []
-    for account, record in sorted(latest.items()):
-        if record.get("op") != ADD or parse_time(record["expires_at"]) <= now:
-            continue
-        rows.append({"account_id": account, "expires_at": record["expires_at"], "actor": record["actor"],
-                     "reason": record["reason"], "control_id": record["control_id"]})
-    return rows
+        if isinstance(change, AllowlistChange):
+            allowlist.add(change)
+    return [{"account_id": entry.account_id, "expires_at": format_time(entry.expires_at or now), "actor": entry.actor,
+             "reason": entry.reason, "control_id": entry.control_id} for entry in allowlist.in_force(now)]

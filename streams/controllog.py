@@ -19,6 +19,7 @@ from aiokafka import TopicPartition
 from streams import topics
 from streams.core.control import applied_records
 from streams.core.events import ControlRecord
+from streams.readers import read_to_end
 
 log = logging.getLogger("tradewatch")
 
@@ -53,29 +54,17 @@ class ControlLog:
             consumer.assign(self._tps)
             await consumer.seek_to_beginning(*self._tps)
             self._consumer = consumer
-        consumer = self._consumer
-        ends = await consumer.end_offsets(self._tps)
         entries: list[dict[str, Any]] = []
-        while await self._behind(ends):
-            batch = await consumer.getmany(timeout_ms=200)
-            for tp, records in batch.items():
-                for record in records:
-                    try:
-                        entry = orjson.loads(record.value or b"")
-                    except orjson.JSONDecodeError:
-                        entry = None
-                    if isinstance(entry, dict):
-                        entries.append(entry)
-                    else:
-                        log.error("control log: %s[%s]@%s is not an audit entry; skipped",
-                                  tp.topic, tp.partition, record.offset)
+        async for tp, record in read_to_end(self._consumer, self._tps):
+            try:
+                entry = orjson.loads(record.value or b"")
+            except orjson.JSONDecodeError:
+                entry = None
+            if isinstance(entry, dict):
+                entries.append(entry)
+            else:
+                log.error("control log: %s[%s]@%s is not an audit entry; skipped", tp.topic, tp.partition, record.offset)
         return entries
-
-    async def _behind(self, ends: dict[Any, int]) -> bool:
-        for tp in self._tps:
-            if await self._consumer.position(tp) < ends[tp]:
-                return True
-        return False
 
     async def close(self) -> None:
         if self._consumer is not None:

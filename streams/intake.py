@@ -22,7 +22,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from streams import metrics, topics
 from streams.appeals import verified_appeal
 from streams.commits import CommitMeter
-from streams.core.control import APPLIED, REFUSED, ControlError, audit_entry, parse_change
+from streams.core.control import APPLIED, REFUSED, ControlError, PolicyChange, audit_entry, parse_change
 from streams.core.events import Appeal, ControlRecord, InputEvent, MiniProgramEvent
 from streams.core.owners import OwnerBindings, OwnerMismatch
 from streams.core.rejections import FUTURE_TIME, INTERNAL_ERROR, INVALID_CONTROL, LATE_CONTROL, OWNER_MISMATCH
@@ -243,7 +243,7 @@ class Intake:
             log.error("control record %r refused (%s): %s", control.control_id[:128], error.reason, error.message)
             self._audit(control, REFUSED, f"{error.reason}: {error.message}", now, where)
             raise
-        kind = "policy" if hasattr(change, "policy") else "allowlist"
+        kind = "policy" if isinstance(change, PolicyChange) else "allowlist"
         log.info("control record %r (%s) applies from %s", control.control_id[:128], kind,
                  _readable(control.effective_at))
         self._audit(control, APPLIED, "", now, where)

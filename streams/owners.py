@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from streams.core.owners import OwnerBindings, OwnerMismatch
 from streams.core.rejections import MISROUTED
 from streams.decode import DecodeError
+from streams.readers import read_to_end
 from streams.topics import owners_topic
 from streams.wire import subject_partition
 
@@ -117,21 +118,13 @@ class OwnerLedger:
             tps = [TopicPartition(self.topic, partition) for partition in wanted]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            remaining = {tp for tp in tps if ends[tp] > await consumer.position(tp)}
-            while remaining:
-                batch = await consumer.getmany(*remaining, timeout_ms=1000)
-                for tp, records in batch.items():
-                    for record in records:
-                        binding = parse_binding(record.key, record.value)
-                        if binding is None:
-                            log.warning("owner bindings: %s[%s]@%s is not a binding; skipped",
-                                        tp.topic, tp.partition, record.offset)
-                            continue
-                        loaded[tp.partition].load(*binding)
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= ends[tp]:
-                        remaining.discard(tp)
+            async for tp, record in read_to_end(consumer, tps):
+                binding = parse_binding(record.key, record.value)
+                if binding is None:
+                    log.warning("owner bindings: %s[%s]@%s is not a binding; skipped",
+                                tp.topic, tp.partition, record.offset)
+                    continue
+                loaded[tp.partition].load(*binding)
         finally:
             await consumer.stop()
         return loaded

@@ -120,6 +120,33 @@ def _text(document: Mapping[str, Any], key: str) -> str:
     return value
 
 
+class RuntimeAllowlist:
+    """The run-time allowlist entries by account and effective time: who is covered when."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, list[tuple[float, str, AllowlistChange]]] = {}
+
+    def add(self, change: AllowlistChange) -> None:
+        entries = self._entries.setdefault(change.account_id, [])
+        bisect.insort(entries, (change.effective_at, change.control_id, change), key=lambda e: (e[0], e[1]))
+
+    def entry_at(self, account_id: str, at: float) -> AllowlistChange | None:
+        """The add that covers the account at ``at``, if any: the latest add or remove at or
+        before ``at`` decides, and an add lasts until its expiry."""
+        latest = None
+        for effective_at, _, change in self._entries.get(account_id, ()):
+            if effective_at > at:
+                break
+            latest = change
+        if latest is None or latest.op != ADD or latest.expires_at is None or at >= latest.expires_at:
+            return None
+        return latest
+
+    def in_force(self, at: float) -> list[AllowlistChange]:
+        """Every entry covering its account at ``at``, by account (``tradewatch allowlist list``)."""
+        return [entry for account in sorted(self._entries) if (entry := self.entry_at(account, at)) is not None]
+
+
 class ControlTimeline:
     """Every applied change, by effective time; answers "which policy, allowlisted?" per account
     and event time. ``make_detector`` builds the detector of a policy (once per change)."""
@@ -132,7 +159,7 @@ class ControlTimeline:
         self._ids: set[str] = set()
         self._policy_times: list[tuple[float, str]] = []  # (effective_at, control_id), sorted
         self._policies: list[tuple[PolicyChange, Any]] = []  # parallel to _policy_times
-        self._allow: dict[str, list[tuple[float, str, AllowlistChange]]] = {}
+        self.allowlist = RuntimeAllowlist()
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -152,8 +179,7 @@ class ControlTimeline:
             self._policy_times.insert(place, key)
             self._policies.insert(place, (change, self._make(change.policy, self.allowed_at_runtime)))
         else:
-            entries = self._allow.setdefault(change.account_id, [])
-            bisect.insort(entries, (change.effective_at, change.control_id, change), key=lambda e: (e[0], e[1]))
+            self.allowlist.add(change)
         return True
 
     def detector_for(self, account_id: str, at: float) -> Any:
@@ -174,21 +200,13 @@ class ControlTimeline:
         return self.base_detector
 
     def allowed_at_runtime(self, account_id: str, at: float) -> bool:
-        """Whether a run-time allowlist entry covers the account at ``at`` (the latest add or
-        remove at or before ``at`` decides; an add lasts until its expiry)."""
-        entries = self._allow.get(account_id)
-        if not entries:
-            return False
-        latest = None
-        for effective_at, _, change in entries:
-            if effective_at > at:
-                break
-            latest = change
-        return (latest is not None and latest.op == ADD and latest.expires_at is not None
-                and at < latest.expires_at)
+        """Whether a run-time allowlist entry covers the account at ``at``."""
+        return self.allowlist.entry_at(account_id, at) is not None
 
     def forget_at(self, state: Any) -> float | None:
         """When ``state`` may be forgotten under every policy (the longest window decides)."""
+        if not self._policies:  # the usual case, on every touched account: no list to build
+            return self.base_detector.forget_at(state)
         times = [self.base_detector.forget_at(state), *(detector.forget_at(state) for _, detector in self._policies)]
         return None if None in times else max(times)
 
