@@ -191,7 +191,7 @@ def _control_flags(parser: argparse.ArgumentParser) -> None:
     _broker_flag(parser)
     parser.add_argument("--actor", required=True, help="who makes the change (in the audit topic)")
     parser.add_argument("--reason", required=True, help="why (in the audit topic)")
-    parser.add_argument("--at", help="RFC 3339 event time the change applies from (default: now); it must be "
+    parser.add_argument("--at", help="RFC 3339 event time the change applies from (default: 10 s from now); it must be "
                         "ahead of the pipeline's watermark when the workers read it")
     parser.add_argument("--dry-run", action="store_true", help="validate and print the record; publish nothing")
 

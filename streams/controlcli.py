@@ -34,9 +34,13 @@ from streams.core.events import ControlRecord
 from streams.core.timefmt import format_time, parse_time
 from streams.readers import manual_reader
 
+LEAD_SECONDS = 10.0
+"""A change without ``--at`` applies this long after it is made: a record read a moment late
+(a busy intake, a slow broker) is still ahead of its partition's watermark, not refused."""
+
 
 def control_document(kind: str, actor: str, reason: str, at: float | None, **fields: Any) -> dict[str, Any]:
-    effective_at = time.time() if at is None else at
+    effective_at = time.time() + LEAD_SECONDS if at is None else at
     control_id = f"{kind}-{format_time(effective_at)}-{uuid.uuid4().hex[:12]}"
     return {"control_id": control_id, "kind": kind, "effective_at": format_time(effective_at),
             "actor": actor, "reason": reason, **fields}

@@ -27,6 +27,14 @@ def test_each_change_is_keyed_so_compaction_keeps_the_latest_per_policy_and_acco
     assert checked(policy, "enforce").policy.version and checked(allow, "enforce").account_id == "gh_x"
 
 
+def test_a_change_without_a_time_applies_after_a_lead_so_a_record_read_late_is_not_refused():
+    import time
+
+    before = time.time()
+    document = allowlist_document("gh_x", "remove", "alice", "why", None, None)
+    assert before + 9 <= parse_time(document["effective_at"]) <= time.time() + 11
+
+
 def test_an_allowlisting_without_expiry_or_a_broken_policy_fails_before_anything_is_written(tmp_path):
     with pytest.raises(ConfigError, match="--expires is required"):
         allowlist_document("gh_x", "add", "alice", "why", T0, None)

@@ -73,6 +73,11 @@ LIVE_REVIEWER_ENV = {"TRADEWATCH_REVIEWER_KEYS": "reviewer-live:hmac:" + __impor
 INPUTS = ("posts.v1", "miniprogram.events.v1", "qualifications.v1", "enforcement.appeals.v1", "tradewatch.control.v1")
 
 
+CONTROL_LEAD = 5.0
+"""Live control records are timed this far ahead: one produced a moment late is not refused as
+late (its partition's watermark trails the wall clock by only the allowed lateness)."""
+
+
 def harmless_control(key: str, at: float, partition: int | None = None) -> dict:
     """A control record that changes nothing (an allowlist entry of an account never seen ends)."""
     control_id = _id("noop")
@@ -114,7 +119,7 @@ def live_traffic_on_every_partition(now: float | None = None, partitions: int = 
             elif topic == "qualifications.v1":
                 value = {"account_id": account, "status": "submitted", "licences": [], "updated_at": at}
             elif topic == "tradewatch.control.v1":
-                out.append(harmless_control(key, now))
+                out.append(harmless_control(key, now + CONTROL_LEAD))
                 continue
             elif topic == "miniprogram.events.v1":
                 value = {"event_id": _id("live"), "app_id": app, "owner_account_id": account, "occurred_at": at,

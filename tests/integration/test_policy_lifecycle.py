@@ -51,9 +51,10 @@ def tradewatch(bootstrap: str, *args: str) -> str:
     return done.stdout
 
 
-def trading_now(accounts: list[str]) -> list[dict]:
-    """30 secondary sales per account, timed now: a qualification reminder each, decided at once."""
-    now = time.time()
+def trading_now(accounts: list[str], since: float | None = None) -> list[dict]:
+    """30 secondary sales per account, timed now (or from ``since``, a moment a published change
+    takes effect): a qualification reminder each, decided once the watermark passes them."""
+    now = time.time() if since is None else since
     records = []
     for account in accounts:
         for record in resale_records(account, "wx" + account[3:], count=30, start_offset_s=now - BASE, every_s=0.01):
@@ -86,12 +87,12 @@ def test_a_policy_published_mid_stream_switches_at_its_time_on_every_worker_and_
     bootstrap = kafka.bootstrap
     group = [WorkerProcess(bootstrap, "tw-lifecycle", tmp_path / f"w{n}", extra_env=LIVE_REVIEWER_ENV)
              for n in range(2)]
-    recorded = live_traffic_on_every_partition()
     try:
         for worker in group:
             worker.start()
         for worker in group:
             worker.wait_ready()
+        recorded = live_traffic_on_every_partition()
         produce(bootstrap, recorded)
         before = [f"gh_before{n:05d}" for n in range(6)]
         recorded += trading_now(before)
@@ -102,19 +103,19 @@ def test_a_policy_published_mid_stream_switches_at_its_time_on_every_worker_and_
                    "--actor", "bob", "--reason", "new thresholds")
         switch = parse_time(audit_wait(bootstrap, 1)[0]["effective_at"])
         # a malformed policy, written past the command's checks: refused, nothing stops
-        broken = {"control_id": "policy-broken", "kind": "policy", "effective_at": format_time(time.time()),
+        broken = {"control_id": "policy-broken", "kind": "policy", "effective_at": format_time(time.time() + 30),
                   "actor": "mallory", "reason": "typo", "policy_toml": 'policy_version = "broken"\nmode = "enforce"\n'}
         produce(bootstrap, [{"topic": "tradewatch.control.v1", "key": "policy", "value": broken}])
         after = [f"gh_after{n:05d}" for n in range(6)]
-        recorded += trading_now(after)
+        recorded += trading_now(after, since=switch + 1)
         produce(bootstrap, recorded[-180:])
         wait_for(lambda: set(reminders(bootstrap)) >= set(before + after), 90, "the reminders after the switch")
 
         tradewatch(bootstrap, "policy", "publish", str(policy_file(tmp_path, "2026.12-candidate")),
                    "--actor", "bob", "--reason", "candidate to half the accounts", "--rollout-percent", "50")
-        audit_wait(bootstrap, 3)
+        staged_at = max(parse_time(e["effective_at"]) for e in audit_wait(bootstrap, 3) if e["verdict"] == "applied")
         staged = [f"gh_staged{n:05d}" for n in range(24)]
-        recorded += trading_now(staged)
+        recorded += trading_now(staged, since=staged_at + 1)
         produce(bootstrap, recorded[-720:])
         found = wait_for(lambda: (r := reminders(bootstrap)) and set(r) >= set(before + after + staged) and r,
                          90, "the reminders of the staged rollout")
