@@ -182,7 +182,25 @@ def sentences(normalised: str) -> list[str]:
 _NON_HAN_RE = re.compile(f"[^{_HAN}]+")
 
 
+# Quoted material: double quotation marks around at most 160 characters on one line. What a
+# warning quotes (a scammer's pitch, a trader's handle) is not its author speaking, so its
+# features are kept apart ("q:" + feature); 「」 and 『』 mostly frame names and are not quotes.
+_QUOTE_RE = re.compile(r"[\"“]([^\"“”\n]{2,160})[\"”]|‘([^‘’\n]{2,160})’")
+
+
 def features(normalised: str) -> set[str]:
+    """The features of a normalised post: its author's own words as :func:`speaker_features`,
+    and quoted material as the same features prefixed ``q:``."""
+    quoted = [m.group(1) or m.group(2) for m in _QUOTE_RE.finditer(normalised)]
+    if not quoted:
+        return speaker_features(normalised)
+    feats = speaker_features(_QUOTE_RE.sub(' " ', normalised))
+    for part in quoted:
+        feats.update(["q:" + feature for feature in speaker_features(part)])
+    return feats
+
+
+def speaker_features(normalised: str) -> set[str]:
     """The features of a piece of normalised text: speech-act cues, Han characters and
     character pairs, Latin words (by shape) and word pairs."""
     feats = {"cue:" + name for name, regex in _REGEX_CUES if regex.search(normalised) is not None}
@@ -359,6 +377,8 @@ def _evidence(model: Linear, best: int, runner_up: int, normalised: str) -> tupl
 
 
 def _display(feature: str) -> str:
+    if feature.startswith("q:"):
+        return "quoted " + _display(feature[2:])
     if feature.startswith("w:"):
         return feature[2:]
     return feature

@@ -117,3 +117,26 @@ def test_a_missing_or_malformed_model_fails_naming_the_file(tmp_path):
 def test_a_greeting_is_too_short_to_be_an_offer(model, text):
     # a first-hand platform posting these daily once got a qualification reminder
     assert not model.classify("", text).is_offer
+
+
+QUOTED_PITCHES = [
+    ("出「敦煌」两张，小刀可议，加V dh_12345，价格私聊，先款后货。",
+     "反诈提醒：有人在群里发“出「敦煌」两张，小刀可议，加V dh_12345，价格私聊，先款后货”，这是典型的私下交易话术，请勿转账。"),
+    ("WTS Koi #88, 1.2k, DM @koi_seller, pay first.",
+     'Scam alert: a message going round says "WTS Koi #88, 1.2k, DM @koi_seller, pay first". Do not pay anyone who writes like this.'),
+]
+
+
+@pytest.mark.parametrize("pitch, warning", QUOTED_PITCHES)
+def test_a_pitch_is_an_offer_but_the_warning_that_quotes_it_word_for_word_is_not(model, pitch, warning):
+    assert model.classify("", pitch).is_offer
+    quoted = model.explain("", warning)
+    assert quoted.kind in DISCUSSION_KINDS and quoted.offer < 0.5
+
+
+def test_quoted_words_are_kept_apart_from_the_authors_own():
+    from streams.core.stance import features
+
+    feats = features('警方提醒：骗子会说"加v12345"。')
+    assert "q:cue:contact_route" in feats and "cue:contact_route" not in feats
+    assert "q:加" in feats and "加" not in feats
