@@ -194,6 +194,9 @@ def _control_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", help="RFC 3339 event time the change applies from (default: 10 s from now); it must be "
                         "ahead of the pipeline's watermark when the workers read it")
     parser.add_argument("--dry-run", action="store_true", help="validate and print the record; publish nothing")
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="wait up to SECONDS for the workers' verdict in the audit topic; exit 1 when the "
+                             "change is refused or no verdict comes (default 0: do not wait)")
 
 
 def _fraction(value: str) -> float:
@@ -350,9 +353,28 @@ def _send_control(args: argparse.Namespace, document: dict):
     if args.dry_run:
         print(orjson.dumps(document).decode())
         return change
+    if not 0 <= args.wait <= 3600:
+        raise ConfigError(f"--wait={args.wait:g} is not allowed: seconds 0..3600")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    asyncio.run(publish(config, document))
+    args.verdict = asyncio.run(publish(config, document, args.wait))
     return change
+
+
+def _report_verdict(args: argparse.Namespace, document: dict) -> int:
+    """With --wait: the workers' verdict on the published change (exit 1 when refused or none came)."""
+    if args.dry_run or args.wait <= 0:
+        return 0
+    verdict = args.verdict
+    if verdict is None:
+        print(f"tradewatch: {document['control_id']}: no worker recorded a verdict within {args.wait:g} s "
+              "(is a worker running? the audit topic will show it)", file=sys.stderr)
+        return 1
+    if verdict.get("verdict") != "applied":
+        print(f"tradewatch: {document['control_id']}: refused by the workers: {verdict.get('why', '?')}",
+              file=sys.stderr)
+        return 1
+    print(f"applied {document['control_id']} (audit entry recorded at {verdict.get('recorded_at', '?')})")
+    return 0
 
 
 def run_policy_publish(args: argparse.Namespace) -> int:
@@ -366,7 +388,7 @@ def run_policy_publish(args: argparse.Namespace) -> int:
     if not args.dry_run:
         print(f"published {document['control_id']}: policy {change.policy.version} to "
               f"{args.rollout_percent} % of accounts from {document['effective_at']}")
-    return 0
+    return _report_verdict(args, document)
 
 
 def run_allowlist(args: argparse.Namespace) -> int:
@@ -379,7 +401,7 @@ def run_allowlist(args: argparse.Namespace) -> int:
         until = f" until {document['expires_at']}" if args.op == "add" else ""
         print(f"published {document['control_id']}: allowlist {args.op} {args.account_id} from "
               f"{document['effective_at']}{until}")
-    return 0
+    return _report_verdict(args, document)
 
 
 def run_allowlist_list(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ topic, which ``allowlist list`` reads.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -78,21 +79,44 @@ def key_of(document: dict[str, Any]) -> bytes:
     return f"allowlist:{document['account_id']}".encode()
 
 
-async def publish(config: Config, document: dict[str, Any]) -> None:
+async def publish(config: Config, document: dict[str, Any], wait_s: float = 0.0) -> dict[str, Any] | None:
+    """Publish the change; with ``wait_s``, also wait that long for a worker's verdict on it in
+    the audit topic and return that entry (None: no verdict in time, e.g. no worker runs)."""
+    verdicts = _audit_log(config, "control-wait") if wait_s > 0 else None
     producer = AIOKafkaProducer(bootstrap_servers=config.bootstrap_servers, acks="all",
                                 max_request_size=1024 * 1024, **config.security.aiokafka_kwargs())
-    await producer.start()
     try:
-        await producer.send_and_wait(topics.CONTROL, orjson.dumps(document), key=key_of(document))
+        if verdicts is not None:
+            await verdicts.entries()  # the log as it is now: the verdict comes after it
+        await producer.start()
+        try:
+            await producer.send_and_wait(topics.CONTROL, orjson.dumps(document), key=key_of(document))
+        finally:
+            await producer.stop()
+        if verdicts is None:
+            return None
+        deadline = time.monotonic() + wait_s
+        while True:
+            for entry in await verdicts.entries():
+                if entry.get("control_id") == document["control_id"]:
+                    return entry
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.2)
     finally:
-        await producer.stop()
+        if verdicts is not None:
+            await verdicts.close()
+
+
+def _audit_log(config: Config, role: str) -> ControlLog:
+    from streams.admin import partition_count
+
+    return ControlLog(lambda: manual_reader(config, role), lambda: partition_count(config, topics.AUDIT))
 
 
 async def audit_entries(config: Config) -> list[dict[str, Any]]:
     """Every entry of the audit topic, in partition order (for ``allowlist list``)."""
-    from streams.admin import partition_count
-
-    log = ControlLog(lambda: manual_reader(config, "allowlist-list"), lambda: partition_count(config, topics.AUDIT))
+    log = _audit_log(config, "allowlist-list")
     try:
         return await log.entries()
     finally:

@@ -42,6 +42,7 @@ def files(tmp_path: Path) -> Path:
         (["allowlist", "add", "gh_x", "--actor", "a", "--reason", "r", "--expires", "soon"], "--expires"),
         (["allowlist", "add", "gh_x", "--actor", "a", "--reason", "r", "--expires", "2020-01-01T00:00:00Z",
           "--dry-run"], "expires_at"),
+        (["allowlist", "remove", "gh_x", "--actor", "a", "--reason", "r", "--wait", "-1"], "--wait"),
     ],
 )
 def test_a_bad_path_or_broker_is_one_line_naming_it(files, args, names):

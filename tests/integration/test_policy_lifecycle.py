@@ -44,9 +44,13 @@ def policy_file(tmp_path, version: str):
     return path
 
 
+def run_tradewatch(bootstrap: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "streams.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "TRADEWATCH_BROKER": bootstrap})
+
+
 def tradewatch(bootstrap: str, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "streams.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "TRADEWATCH_BROKER": bootstrap})
+    done = run_tradewatch(bootstrap, *args)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -99,9 +103,14 @@ def test_a_policy_published_mid_stream_switches_at_its_time_on_every_worker_and_
         produce(bootstrap, recorded[-180:])
         wait_for(lambda: set(reminders(bootstrap)) >= set(before), 90, "the first reminders")
 
-        tradewatch(bootstrap, "policy", "publish", str(policy_file(tmp_path, "2026.12-v2")),
-                   "--actor", "bob", "--reason", "new thresholds")
+        published = tradewatch(bootstrap, "policy", "publish", str(policy_file(tmp_path, "2026.12-v2")),
+                               "--actor", "bob", "--reason", "new thresholds", "--wait", "60")
+        assert published.splitlines()[-1].startswith("applied policy-"), published
         switch = parse_time(audit_wait(bootstrap, 1)[0]["effective_at"])
+        # a change timed where the watermark already is: refused, and --wait says why
+        late = run_tradewatch(bootstrap, "allowlist", "remove", "gh_nobody", "--at", format_time(time.time() - 3600),
+                              "--actor", "carol", "--reason", "backdated", "--wait", "60")
+        assert late.returncode == 1 and "refused by the workers: late_control" in late.stderr, late.stderr
         # a malformed policy, written past the command's checks: refused, nothing stops
         broken = {"control_id": "policy-broken", "kind": "policy", "effective_at": format_time(time.time() + 30),
                   "actor": "mallory", "reason": "typo", "policy_toml": 'policy_version = "broken"\nmode = "enforce"\n'}
@@ -136,8 +145,8 @@ def test_a_policy_published_mid_stream_switches_at_its_time_on_every_worker_and_
         assert next(e["why"] for e in entries if e["control_id"] == "policy-broken").startswith("invalid_control: ")
         assert sorted(v for v, _ in verdicts.values()) == ["applied", "applied", "refused"]
         dead = [dict(r.headers) for r in read_all(bootstrap, "tradewatch.dlq.v1")]
-        assert [h["tw-error-class"] for h in dead if h["tw-source-topic"] == b"tradewatch.control.v1"] == [
-            b"invalid_control"]
+        assert sorted(h["tw-error-class"] for h in dead if h["tw-source-topic"] == b"tradewatch.control.v1") == [
+            b"invalid_control", b"late_control"]
         assert sum(w.metric("tradewatch_control_records_total", kind="policy", verdict="refused") for w in group) == 1
         assert {w.metric("tradewatch_policy_info", version="2026.12-v2", candidate="2026.12-candidate",
                          candidate_percent="50", mode="enforce") for w in group} == {1}
