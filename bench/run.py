@@ -41,10 +41,11 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BENCH_INPUT_TOPICS = (topics.POSTS, topics.MINI_PROGRAM_EVENTS, topics.QUALIFICATIONS)
 RAW_OUT = "bench.raw.out"
 FAUST_OUT = "bench.faust.out"
-GOALS = {  # the project's targets; reported, never enforced here
+GOALS = {  # the project's targets; reported, never enforced here. Rates as same-run ratios: the
+    # machine's speed varies several-fold from day to day, a ratio much less
     "tradewatch_vs_faust": (">=", 0.85),
     "latency_p99_s": ("<=", 0.25),
-    "replay_eps": (">=", 50_000),
+    "replay_vs_raw": (">=", 2.0),
     "bytes_per_account": ("<=", 4096),
 }
 
@@ -194,6 +195,7 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
         "tradewatch_processing_intake_p50_s": histogram_quantile(
             _only(throughput_metrics, 'stage="intake"'), "tradewatch_event_processing_seconds", 0.5),
         "replay_eps": round(replay_eps, 1),
+        "replay_vs_raw": ratio(replay_eps, raw_drain.eps),
         "replay_actions": replay_actions,
         "offered_eps": round(offered_eps, 1),
         "latency_messages_sent": latency.sent,
@@ -358,7 +360,8 @@ def render_table(r: dict[str, Any]) -> str:
         f"(c) tradewatch worker          {eps('tradewatch_eps')}",
         f"    tradewatch / Faust         {r['tradewatch_vs_faust']:>12.3f}{mark('tradewatch_vs_faust')}",
         f"    tradewatch / raw           {r['tradewatch_vs_raw']:>12.3f}",
-        f"replay (core, in-process)      {eps('replay_eps')}{mark('replay_eps')}",
+        f"replay (core, in-process)      {eps('replay_eps')}",
+        f"    replay / raw               {r['replay_vs_raw']:>12.3f}{mark('replay_vs_raw')}",
         f"offered load                   {eps('offered_eps')} for {r['latency_send_seconds']} s "
         f"(after {r.get('latency_warmup_seconds', 0):g} s warm-up)",
         f"event-to-action latency p50    {fmt_s(r['latency_p50_s']):>17}   (worker histogram {fmt_s(r['latency_hist_p50_s'])})",

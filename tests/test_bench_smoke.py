@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
 RATES = ("aiokafka_raw_eps", "faust_passthrough_eps", "tradewatch_eps", "replay_eps", "offered_eps")
 REQUIRED = (
-    "messages", "partitions", *RATES, "tradewatch_vs_faust", "tradewatch_vs_raw",
+    "messages", "partitions", *RATES, "tradewatch_vs_faust", "tradewatch_vs_raw", "replay_vs_raw",
     "latency_p50_s", "latency_p99_s", "bytes_per_account", "peak_rss_bytes", "machine", "timestamp",
 )
 
@@ -57,6 +57,7 @@ def test_rates_are_positive_and_ratios_follow_from_them(results):
     # ratios are reported to 3 decimals: they follow from the (rounded) rates to that precision
     assert results["tradewatch_vs_faust"] == pytest.approx(results["tradewatch_eps"] / results["faust_passthrough_eps"], abs=6e-4)
     assert results["tradewatch_vs_raw"] == pytest.approx(results["tradewatch_eps"] / results["aiokafka_raw_eps"], abs=6e-4)
+    assert results["replay_vs_raw"] == pytest.approx(results["replay_eps"] / results["aiokafka_raw_eps"], abs=6e-4)
 
 
 def test_latency_was_measured_on_matched_actions(results):
