@@ -94,7 +94,11 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def tradewatch_env(bootstrap: str, app_id: str, partitions: int, port: int, data_dir: Path) -> dict[str, str]:
+BENCH_LATENESS_S = 0.1  # the allowed lateness of the bench's workers; see bench/README.md
+
+
+def tradewatch_env(bootstrap: str, app_id: str, partitions: int, port: int, data_dir: Path,
+                   lateness_s: float = BENCH_LATENESS_S) -> dict[str, str]:
     return _env(
         {
             "TRADEWATCH_BROKER": bootstrap,
@@ -103,6 +107,7 @@ def tradewatch_env(bootstrap: str, app_id: str, partitions: int, port: int, data
             "TRADEWATCH_METRICS_ADDR": f"127.0.0.1:{port}",
             "TRADEWATCH_DATA_DIR": str(data_dir),
             "TRADEWATCH_IDLE_PARTITION_SECONDS": "2",
+            "TRADEWATCH_ALLOWED_LATENESS_SECONDS": f"{lateness_s:g}",
             "TRADEWATCH_LOG_LEVEL": "warning",
         }
     )
@@ -118,10 +123,11 @@ def create_topics(bootstrap: str, partitions: int, workdir: Path) -> None:
 class TradewatchWorker(Child):
     """``tradewatch worker`` with its own app id (= consumer group) and /metrics port."""
 
-    def __init__(self, bootstrap: str, app_id: str, partitions: int, workdir: Path) -> None:
+    def __init__(self, bootstrap: str, app_id: str, partitions: int, workdir: Path,
+                 lateness_s: float = BENCH_LATENESS_S) -> None:
         self.port = free_port()
         self.app_id = app_id
-        env = tradewatch_env(bootstrap, app_id, partitions, self.port, workdir / f"data-{app_id}")
+        env = tradewatch_env(bootstrap, app_id, partitions, self.port, workdir / f"data-{app_id}", lateness_s)
         super().__init__(["-m", "streams.cli", "worker"], workdir / f"{app_id}.log", env)
 
     def get(self, path: str) -> tuple[int, bytes]:

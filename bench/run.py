@@ -1,4 +1,4 @@
-"""``python -m bench``: one local Kafka, three contenders on the same backlog, latency, replay, memory.
+"""``python -m bench``: one local Kafka, three contenders on the same backlog, capacity, replay, memory.
 
 Phases, in order (each bounded in time; every server on 127.0.0.1):
 
@@ -6,9 +6,10 @@ Phases, in order (each bounded in time; every server on 127.0.0.1):
 2. drain that backlog with (a) a raw aiokafka loop, (b) a bare Faust pass-through agent,
    (c) a tradewatch worker — one after the other, each with its own consumer group;
 3. ``tradewatch replay`` over the same N records, in-process (the detection core alone);
-4. a fresh tradewatch worker gets background traffic at half of (c)'s rate to warm up, then
-   probe traffic mixed into it at the same rate: event-to-action latency;
-5. the same worker gets one post each from K fresh accounts: RSS growth per account.
+4. capacity (:mod:`bench.capacity`): a fresh bare Faust pass-through, then a fresh tradewatch
+   worker, each warmed up and then offered steady live traffic on the same rising ladder of
+   rates until a step is not sustained (p99 <= 0.25 s, no growing backlog);
+5. the same tradewatch worker gets one post each from K fresh accounts: RSS growth per account.
 
 Results go to bench/results/latest.json (and a table on stdout).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -30,8 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import kafkaio, traffic
-from bench.latency import LatencyResult, offer
-from bench.processes import Child, TradewatchWorker, create_topics, histogram_quantile, sum_samples, wait_until
+from bench.capacity import Ladder, RampResult, ramp
+from bench.latency import LatencyResult, offer, offer_passthrough
+from bench.processes import (
+    BENCH_LATENESS_S,
+    Child,
+    TradewatchWorker,
+    create_topics,
+    histogram_quantile,
+    sum_samples,
+    wait_until,
+)
 from bench.procmem import peak_rss_bytes, rss_bytes
 from streams import topics
 from streams.intake import intake_group
@@ -41,10 +52,12 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BENCH_INPUT_TOPICS = (topics.POSTS, topics.MINI_PROGRAM_EVENTS, topics.QUALIFICATIONS)
 RAW_OUT = "bench.raw.out"
 FAUST_OUT = "bench.faust.out"
+FAUST_RAMP_OUT = "bench.faust.ramp.out"
 GOALS = {  # the project's targets; reported, never enforced here. Rates as same-run ratios: the
     # machine's speed varies several-fold from day to day, a ratio much less
     "tradewatch_vs_faust": (">=", 0.85),
-    "latency_p99_s": ("<=", 0.25),
+    "capacity_vs_faust": (">=", 1.0),
+    "latency_p99_s": ("<=", 0.25),  # at tradewatch's capacity
     "replay_vs_raw": (">=", 2.0),
     "bytes_per_account": ("<=", 4096),
 }
@@ -58,14 +71,18 @@ class Sizes:
     quiet_accounts: int
     warmup_seconds: float
     probe_share: float = 0.1
+    ramp_steps: int = 10
+    ramp_factor: float = 1.4
+    lateness_s: float = BENCH_LATENESS_S
 
     @property
     def drain_timeout_s(self) -> float:
         return 60 + self.messages / 200
 
 
-QUICK = Sizes(messages=20_000, partitions=4, latency_seconds=10, quiet_accounts=20_000, warmup_seconds=5)
-FULL = Sizes(messages=200_000, partitions=8, latency_seconds=30, quiet_accounts=100_000, warmup_seconds=10)
+QUICK = Sizes(messages=20_000, partitions=4, latency_seconds=5, quiet_accounts=20_000, warmup_seconds=5, ramp_steps=7)
+FULL = Sizes(messages=200_000, partitions=8, latency_seconds=20, quiet_accounts=100_000, warmup_seconds=10)
+RAMP_START_SHARE = 0.1  # the ladder starts at this share of the slower contender's drain rate
 
 
 def parse_args(argv: list[str] | None) -> tuple[Sizes, argparse.Namespace]:
@@ -73,9 +90,14 @@ def parse_args(argv: list[str] | None) -> tuple[Sizes, argparse.Namespace]:
     parser.add_argument("--quick", action="store_true", help="small sizes (N=20,000, 4 partitions; < 3 min on 2 cores)")
     parser.add_argument("--messages", type=int, help="N prefilled messages (default 20,000 quick / 200,000 full)")
     parser.add_argument("--partitions", type=int, help="partitions of every topic (default 4 quick / 8 full)")
-    parser.add_argument("--latency-seconds", type=float, help="duration of the offered-load phase (10 quick / 30 full)")
+    parser.add_argument("--latency-seconds", type=float, help="duration of each step of the capacity ramp (5 quick / 20 full)")
     parser.add_argument("--warmup-seconds", type=float,
-                        help="background traffic at the offered rate before latency is measured (5 quick / 10 full; 0: none)")
+                        help="background traffic at the ramp's first rate before it is measured (5 quick / 10 full; 0: none)")
+    parser.add_argument("--ramp-steps", type=int, help="most rising steps of the capacity ramp (7 quick / 10 full)")
+    parser.add_argument("--ramp-factor", type=float, default=1.4, help="each step offers this many times the last (default 1.4)")
+    parser.add_argument("--lateness", type=float, default=BENCH_LATENESS_S,
+                        help=f"TRADEWATCH_ALLOWED_LATENESS_SECONDS of the bench's workers (default {BENCH_LATENESS_S:g}; "
+                             "every decision waits this long)")
     parser.add_argument("--quiet-accounts", type=int, help="K fresh quiet accounts for the memory phase (20,000 / 100,000)")
     parser.add_argument("--probe-share", type=float, default=0.1,
                         help="share of the offered load that is latency probes (the rest is simulated background; default 0.1)")
@@ -90,11 +112,15 @@ def parse_args(argv: list[str] | None) -> tuple[Sizes, argparse.Namespace]:
         quiet_accounts=args.quiet_accounts or base.quiet_accounts,
         warmup_seconds=base.warmup_seconds if args.warmup_seconds is None else args.warmup_seconds,
         probe_share=args.probe_share,
+        ramp_steps=args.ramp_steps or base.ramp_steps,
+        ramp_factor=args.ramp_factor,
+        lateness_s=args.lateness,
     )
     if sizes.messages < 100 or sizes.partitions < 1 or sizes.latency_seconds <= 0 or sizes.quiet_accounts < 100 \
-            or not 0 < sizes.probe_share <= 1 or sizes.warmup_seconds < 0:
+            or not 0 < sizes.probe_share <= 1 or sizes.warmup_seconds < 0 or sizes.ramp_steps < 1 \
+            or sizes.ramp_factor <= 1 or sizes.lateness_s < 0:
         parser.error("need --messages >= 100, --partitions >= 1, --latency-seconds > 0, --quiet-accounts >= 100, "
-                     "0 < --probe-share <= 1, --warmup-seconds >= 0")
+                     "0 < --probe-share <= 1, --warmup-seconds >= 0, --ramp-steps >= 1, --ramp-factor > 1, --lateness >= 0")
     return sizes, args
 
 
@@ -127,7 +153,7 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
     clock = time.monotonic()
 
     create_topics(bootstrap, partitions, workdir)
-    asyncio.run(kafkaio.create_topics(bootstrap, [RAW_OUT, FAUST_OUT], partitions))
+    asyncio.run(kafkaio.create_topics(bootstrap, [RAW_OUT, FAUST_OUT, FAUST_RAMP_OUT], partitions))
     records = traffic.prefill_records(n)
     asyncio.run(kafkaio.produce_all(bootstrap, traffic.to_messages(records)))
     phases["prefill"], clock = time.monotonic() - clock, time.monotonic()
@@ -154,7 +180,7 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
     phases["faust_passthrough"], clock = time.monotonic() - clock, time.monotonic()
     say(f"bench: (b) bare Faust pass-through {faust_drain.eps:,.0f} events/s")
 
-    worker = TradewatchWorker(bootstrap, "bench-tw-throughput", partitions, workdir).start()
+    worker = TradewatchWorker(bootstrap, "bench-tw-throughput", partitions, workdir, sizes.lateness_s).start()
     internal = f"{worker.app_id}-{topics.SUBJECT_INPUTS}"
     try:
         done = kafkaio.TwoStageDone(bootstrap, worker.app_id, input_set, n, internal)
@@ -172,11 +198,17 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
     phases["replay"], clock = time.monotonic() - clock, time.monotonic()
     say(f"bench: replay {replay_eps:,.0f} events/s ({replay_actions} actions)")
 
-    offered_eps = max(10.0, tw_drain.eps / 2)
-    latency, latency_metrics, memory = latency_and_memory(bootstrap, sizes, workdir, offered_eps)
-    phases["latency_and_memory"] = time.monotonic() - clock
-    say(f"bench: latency p50 {fmt_s(latency.quantile(0.5))} p99 {fmt_s(latency.quantile(0.99))} "
-        f"over {len(latency.latencies_s)} actions at {offered_eps:,.0f} events/s offered")
+    ladder = Ladder(max(10.0, RAMP_START_SHARE * min(tw_drain.eps, faust_drain.eps)), sizes.ramp_factor, sizes.ramp_steps)
+    faust_ramp = faust_capacity(bootstrap, sizes, workdir, ladder)
+    phases["faust_capacity"], clock = time.monotonic() - clock, time.monotonic()
+    say(f"bench: (b) bare Faust pass-through sustains {faust_ramp.capacity_eps:,.0f} events/s")
+    tw_ramp, latency_metrics, memory = capacity_and_memory(bootstrap, sizes, workdir, ladder)
+    phases["tradewatch_capacity_and_memory"] = time.monotonic() - clock
+    say(f"bench: (c) tradewatch worker sustains {tw_ramp.capacity_eps:,.0f} events/s")
+    # the latency keys describe tradewatch at its capacity (or its first step, if none was sustained)
+    latency = tw_ramp.at_capacity or tw_ramp.steps[0][0]
+    offered_eps = latency.offered_eps
+    faust_at = faust_ramp.at_capacity
 
     results: dict[str, Any] = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -197,6 +229,16 @@ def run_all(bootstrap: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
         "replay_eps": round(replay_eps, 1),
         "replay_vs_raw": ratio(replay_eps, raw_drain.eps),
         "replay_actions": replay_actions,
+        "tradewatch_capacity_eps": round(tw_ramp.capacity_eps, 1),
+        "faust_capacity_eps": round(faust_ramp.capacity_eps, 1),
+        "capacity_vs_faust": ratio(tw_ramp.capacity_eps, faust_ramp.capacity_eps),
+        "capacity_lower_bound_only": {"tradewatch": tw_ramp.lower_bound_only, "faust_passthrough": faust_ramp.lower_bound_only},
+        "faust_latency_p50_at_capacity_s": faust_at.quantile(0.5) if faust_at else None,
+        "faust_latency_p99_at_capacity_s": faust_at.quantile(0.99) if faust_at else None,
+        "ramp": {"start_eps": round(ladder.start_eps, 1), "factor": ladder.factor, "step_seconds": sizes.latency_seconds,
+                 "tradewatch": tw_ramp.report(), "faust_passthrough": faust_ramp.report()},
+        "allowed_lateness_s": sizes.lateness_s,
+        "late_events": sum_samples(latency_metrics, "tradewatch_late_events_total"),
         "offered_eps": round(offered_eps, 1),
         "latency_messages_sent": latency.sent,
         "latency_warmup_seconds": sizes.warmup_seconds,
@@ -237,9 +279,42 @@ def measure_replay(records: list[dict], workdir: Path) -> tuple[float, int]:
     return len(records) / seconds, len(result.actions)
 
 
-def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps: float) -> tuple[LatencyResult, str, dict[str, Any]]:
-    """A fresh worker (its group starts at the end of the prefill): probe traffic, then quiet accounts."""
-    worker = TradewatchWorker(bootstrap, "bench-tw-latency", sizes.partitions, workdir)
+def step_traffic(sizes: Sizes, rate_eps: float, step: int) -> list[traffic.ProbeEvent]:
+    """One ramp step's mix: ``latency_seconds`` of traffic at ``rate_eps``, accounts of its own."""
+    return traffic.offered_traffic(max(1, int(rate_eps * sizes.latency_seconds)), sizes.probe_share,
+                                   seed=traffic.STEP_SEED + step, first_account=step * traffic.ACCOUNTS_PER_STEP)
+
+
+def faust_capacity(bootstrap: str, sizes: Sizes, workdir: Path, ladder: Ladder) -> RampResult:
+    """A fresh bare Faust pass-through (its group starts at the end of the inputs) up the ladder."""
+    app_id = "bench-faust-ramp"
+    ends = asyncio.run(kafkaio.end_offsets(bootstrap, BENCH_INPUT_TOPICS))
+    asyncio.run(kafkaio.commit_group_offsets(bootstrap, app_id, ends))
+    child = Child(["-m", "bench.faust_passthrough", "--bootstrap", bootstrap, "--app-id", app_id,
+                   "--partitions", str(sizes.partitions), "--data-dir", str(workdir / "faust-ramp-data"),
+                   "--out", FAUST_RAMP_OUT, *BENCH_INPUT_TOPICS], workdir / "faust-ramp.log").start()
+    try:
+        # the warm-up also covers the app's start and first rebalance: what it sends meanwhile
+        # waits in the inputs and is forwarded once the app reads them
+        warmup = traffic.background(max(1, int(ladder.start_eps * max(sizes.warmup_seconds, 1))), seed=traffic.WARMUP_SEED)
+        asyncio.run(offer_passthrough(bootstrap, warmup, ladder.start_eps, FAUST_RAMP_OUT, 120 + len(warmup) / 100))
+        child.check_alive()
+
+        async def measure(rate: float) -> LatencyResult:
+            events = step_traffic(sizes, rate, next(step_numbers))
+            result = await offer_passthrough(bootstrap, events, rate, FAUST_RAMP_OUT, 60 + len(events) / 100)
+            child.check_alive()
+            return result
+
+        step_numbers = itertools.count(1)
+        return asyncio.run(ramp(ladder, measure, say, "(b) Faust"))
+    finally:
+        child.stop()
+
+
+def capacity_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, ladder: Ladder) -> tuple[RampResult, str, dict[str, Any]]:
+    """A fresh worker (its group starts at the end of the prefill): the ramp, then quiet accounts."""
+    worker = TradewatchWorker(bootstrap, "bench-tw-latency", sizes.partitions, workdir, sizes.lateness_s)
     ends = asyncio.run(kafkaio.end_offsets(bootstrap, topics.INPUT_TOPICS))
     asyncio.run(kafkaio.commit_group_offsets(bootstrap, intake_group(worker.app_id), ends))
     worker.start()
@@ -260,17 +335,22 @@ def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps:
         if sizes.warmup_seconds > 0:
             # a fresh worker falls behind for its first seconds (first allocations, first sends to
             # each topic): measured separately from the steady latency the goal is about
-            warmup = traffic.background(max(1, int(offered_eps * sizes.warmup_seconds)), seed=traffic.WARMUP_SEED)
-            warmed = asyncio.run(offer(bootstrap, warmup, offered_eps, consumed, actions_sent,
+            warmup = traffic.background(max(1, int(ladder.start_eps * sizes.warmup_seconds)), seed=traffic.WARMUP_SEED)
+            warmed = asyncio.run(offer(bootstrap, warmup, ladder.start_eps, consumed, actions_sent,
                                        drain_timeout_s=60 + len(warmup) / 100))
             say(f"bench: warm-up: {warmed.sent:,} background messages in {warmed.send_seconds:.1f} s, "
                 f"{'all handled' if warmed.complete else 'NOT all handled (timed out)'} "
                 f"{time.monotonic() - began:.1f} s after the worker started")
-        events = traffic.offered_traffic(max(1, int(offered_eps * sizes.latency_seconds)), sizes.probe_share)
-        latency = asyncio.run(offer(bootstrap, events, offered_eps, consumed, actions_sent, drain_timeout_s=60 + len(events) / 100))
+
+        async def measure(rate: float) -> LatencyResult:
+            events = step_traffic(sizes, rate, next(step_numbers))
+            result = await offer(bootstrap, events, rate, consumed, actions_sent, drain_timeout_s=60 + len(events) / 100)
+            worker.check_alive()
+            return result
+
+        step_numbers = itertools.count(1)
+        tw_ramp = asyncio.run(ramp(ladder, measure, say, "(c) tradewatch"))
         latency_metrics = worker.metrics_text()
-        say(f"bench: offered {latency.sent:,} probe messages in {latency.send_seconds:.1f} s, all handled "
-            f"{time.monotonic() - began:.1f} s after the worker started")
 
         quiet = traffic.quiet_posts(sizes.quiet_accounts)
         before_consumed = worker.metric("tradewatch_events_consumed_total")
@@ -293,7 +373,7 @@ def latency_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, offered_eps:
             "rss_growth_per_100k_accounts_bytes": round(per_account * 100_000),
             "memory_worker_peak_rss_bytes": peak_rss_bytes(worker.pid),
         }
-        return latency, latency_metrics, memory
+        return tw_ramp, latency_metrics, memory
     finally:
         worker.stop()
 
@@ -362,10 +442,12 @@ def render_table(r: dict[str, Any]) -> str:
         f"    tradewatch / raw           {r['tradewatch_vs_raw']:>12.3f}",
         f"replay (core, in-process)      {eps('replay_eps')}",
         f"    replay / raw               {r['replay_vs_raw']:>12.3f}{mark('replay_vs_raw')}",
-        f"offered load                   {eps('offered_eps')} for {r['latency_send_seconds']} s "
-        f"(after {r.get('latency_warmup_seconds', 0):g} s warm-up)",
-        f"event-to-action latency p50    {fmt_s(r['latency_p50_s']):>17}   (worker histogram {fmt_s(r['latency_hist_p50_s'])})",
-        f"event-to-action latency p99    {fmt_s(r['latency_p99_s']):>17}   (worker histogram {fmt_s(r['latency_hist_p99_s'])}){mark('latency_p99_s')}",
+        f"capacity, bare Faust           {eps('faust_capacity_eps')}   p99 {fmt_s(r['faust_latency_p99_at_capacity_s'])}",
+        f"capacity, tradewatch           {eps('tradewatch_capacity_eps')}   "
+        f"(allowed lateness {r['allowed_lateness_s']:g} s; {r['late_events']:,.0f} late events)",
+        f"    tradewatch / Faust         {r['capacity_vs_faust']:>12.3f}{mark('capacity_vs_faust')}",
+        f"latency at that rate     p50   {fmt_s(r['latency_p50_s']):>17}   (worker histogram {fmt_s(r['latency_hist_p50_s'])})",
+        f"                         p99   {fmt_s(r['latency_p99_s']):>17}   (worker histogram {fmt_s(r['latency_hist_p99_s'])}){mark('latency_p99_s')}",
         f"    actions matched            {r['latency_samples']:>12,}",
         f"memory per quiet account       {r['bytes_per_account']:>12,.0f} B  "
         f"({r['rss_growth_per_100k_accounts_bytes'] / 2**20:,.1f} MiB per 100k accounts){mark('bytes_per_account')}",
@@ -373,6 +455,10 @@ def render_table(r: dict[str, Any]) -> str:
         "-" * 78,
         f"total {r['total_seconds']} s; phases: " + ", ".join(f"{k} {v}s" for k, v in r["phase_seconds"].items()),
     ]
+    for name in ("faust_passthrough", "tradewatch"):
+        rows.append(f"ramp, {name}: " + ", ".join(
+            f"{step['offered_eps']:,.0f} ev/s p99 {fmt_s(step['p99_s'])} {'ok' if step['sustained'] else 'NOT sustained'}"
+            for step in r["ramp"][name]))
     if not all(r["drains_completed"].values()):
         rows.append(f"WARNING: a drain hit its timeout: {r['drains_completed']}")
     return "\n".join(rows)

@@ -55,13 +55,14 @@ def probe_account(index: int) -> str:
     return f"gh_b{index:011x}"
 
 
-def probe_events(count: int, now: float | None = None, run_tag: str = "") -> list[ProbeEvent]:
+def probe_events(count: int, now: float | None = None, run_tag: str = "", first_account: int = 0) -> list[ProbeEvent]:
     """``count`` secondary sales over fresh accounts, interleaved so many cases are open at once.
 
     Accounts are taken in waves of up to 64; within a wave the sales go round-robin, so each
     account's reminder is triggered by one message in the middle of the traffic. The
     (account, event time) pair of every message is unique, which is what an action's
-    ``account_id`` and ``event_time`` are matched against.
+    ``account_id`` and ``event_time`` are matched against. ``first_account`` lets each step of a
+    ramp use accounts no earlier step touched.
     """
     now = time.time() if now is None else now
     base = int(now) - 3 * 3600
@@ -69,7 +70,7 @@ def probe_events(count: int, now: float | None = None, run_tag: str = "") -> lis
     # sales (64 accounts x 6 sales needs 384 probes before the first reminder is due)
     wave = max(1, min(64, count // SALES_PER_PROBE_ACCOUNT))
     events: list[ProbeEvent] = []
-    account_index = 0
+    account_index = first_account
     while len(events) < count:
         accounts = [probe_account(account_index + i) for i in range(wave)]
         account_index += wave
@@ -115,6 +116,8 @@ def quiet_posts(count: int, now: float | None = None) -> list[Message]:
 
 
 WARMUP_SEED = 777  # other simulated accounts than the measured phase's background (seed 4242)
+STEP_SEED = 4242  # a capacity ramp's step k draws its background with seed STEP_SEED + k
+ACCOUNTS_PER_STEP = 1_000_000  # and its probe accounts from index k * ACCOUNTS_PER_STEP on
 
 
 def background(count: int, seed: int, now: float | None = None) -> list[ProbeEvent]:
@@ -122,7 +125,8 @@ def background(count: int, seed: int, now: float | None = None) -> list[ProbeEve
     return [ProbeEvent("", 0, m) for m in to_messages(prefill_records(count, seed=seed, now=now))]
 
 
-def offered_traffic(count: int, probe_share: float, seed: int = 4242, now: float | None = None) -> list[ProbeEvent]:
+def offered_traffic(count: int, probe_share: float, seed: int = 4242, now: float | None = None,
+                    first_account: int = 0) -> list[ProbeEvent]:
     """``count`` inputs: realistic simulated background with latency probes spread evenly in it.
 
     Why a mix: an all-probe stream makes every sixth message an action, far more than real
@@ -130,7 +134,7 @@ def offered_traffic(count: int, probe_share: float, seed: int = 4242, now: float
     dominates; ``probe_share`` sets how much of the load is probes (1.0 = probes only).
     """
     probes_wanted = max(1, min(count, round(count * probe_share)))
-    probes = probe_events(probes_wanted, now=now)
+    probes = probe_events(probes_wanted, now=now, first_account=first_account)
     others = background(count - probes_wanted, seed=seed, now=now) if count > probes_wanted else []
     mixed: list[ProbeEvent] = []
     taken = 0

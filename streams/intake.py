@@ -160,7 +160,9 @@ class Intake:
                 except Exception:  # noqa: BLE001 - revoked meanwhile, or not fetched yet
                     continue
             self._positions[tp] = position
-            self.progress.caught_up((tp.topic, tp.partition), highwater is not None and position >= highwater)
+            polled = consumer.last_poll_timestamp(tp)
+            self.progress.caught_up((tp.topic, tp.partition), highwater is not None and position >= highwater,
+                                    polled / 1000 if polled else None)
         marks = self.progress.marks(now)
         if not events and not offsets and now - self._marks_sent_at < self.config.watermark_interval_s:
             return
@@ -217,7 +219,8 @@ class Intake:
             log.exception("intake failed on %s[%s]@%s", record.topic, record.partition, record.offset)
             reason, detail = INTERNAL_ERROR, type(error).__name__
         else:
-            self.progress.read(tp, decoded.event_time, now)
+            timestamp = record.timestamp
+            self.progress.read(tp, decoded.event_time, now, timestamp / 1000 if timestamp and timestamp > 0 else None)
             metrics.EVENT_PROCESSING.labels("intake").observe(time.perf_counter() - started)
             return True
         self.progress.touched(tp, now)

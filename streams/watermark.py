@@ -8,8 +8,9 @@ time advances only as far as *every* input has been read:
   event time read) and publishes a **mark** per partition with every record it writes to the
   internal topic (:class:`InputProgress`). A partition that is caught up (nothing more to read)
   moves its mark with the wall clock minus the allowed lateness — at once if what it last
-  read was live (read within the allowed lateness of its event time), otherwise only after it
-  stayed idle for ``idle_s`` (a producer writing history must not be mistaken for a quiet one).
+  read was live (it reached Kafka within the allowed lateness of its event time, and was read
+  within ``idle_s`` of it), otherwise only after it stayed idle for ``idle_s`` (a producer
+  writing history must not be mistaken for a quiet one).
 * Each internal partition's deciding side keeps the largest mark seen per input partition and
   takes the minimum over *all* partitions of *all* input topics (:class:`PartitionWatermark`);
   a partition never reported holds it back. Marks travel on the internal partition behind the
@@ -44,8 +45,9 @@ class _Input:
     assigned_at: float
     progress: float = NEVER
     last_read_at: float | None = None  # wall clock of the last record read
-    live: bool = False  # the last record was read within the allowed lateness of its event time
+    live: bool = False  # the last record reached Kafka within the allowed lateness of its event time
     caught_up: bool = False
+    caught_up_as_of: float | None = None  # wall clock of the fetch that found it caught up
 
 
 class InputProgress:
@@ -65,15 +67,24 @@ class InputProgress:
         for tp in partitions:
             self._inputs.pop(tp, None)
 
-    def read(self, tp: tuple[str, int], event_time: float, now: float) -> None:
-        """A record of ``tp`` with this event time was read (its event is already sent or queued)."""
+    def read(self, tp: tuple[str, int], event_time: float, now: float, written_at: float | None = None) -> None:
+        """A record of ``tp`` with this event time was read (its event is already sent or queued).
+
+        ``written_at`` is the record's Kafka timestamp. Whether its producer is live is judged by
+        when the record *reached Kafka*, not by when intake read it: under load intake reads a
+        live record later than the allowed lateness, and taking that for history would hold the
+        watermark until the partition stays idle. History is still recognised by being read
+        longer after its event time than the idle threshold, whatever its timestamp says (a
+        mirror keeps the original ones)."""
         state = self._inputs.get(tp)
         if state is None:
             state = self._inputs[tp] = _Input(assigned_at=now)
         if event_time > state.progress:
             state.progress = event_time
         state.last_read_at = now
-        state.live = now - event_time <= self.lateness_s
+        reached = now if written_at is None else min(written_at, now)
+        state.live = (reached - event_time <= self.lateness_s
+                      and now - event_time <= max(self.lateness_s, self.idle_s))
 
     def touched(self, tp: tuple[str, int], now: float) -> None:
         """A record of ``tp`` was read that carries no event time (an invalid one)."""
@@ -81,10 +92,16 @@ class InputProgress:
         if state is not None:
             state.last_read_at = now
 
-    def caught_up(self, tp: tuple[str, int], caught_up: bool) -> None:
+    def caught_up(self, tp: tuple[str, int], caught_up: bool, as_of: float | None = None) -> None:
+        """Whether everything in ``tp`` was read, by the end offset a fetch reported at ``as_of``.
+
+        What a record written after that fetch carries is only known to be after ``as_of`` minus
+        the allowed lateness, so the mark follows that, not the moment intake looks (a fetched
+        batch can wait in the consumer's buffer while a busy event loop decides)."""
         state = self._inputs.get(tp)
         if state is not None:
             state.caught_up = caught_up
+            state.caught_up_as_of = as_of
 
     def marks(self, now: float) -> dict[str, float]:
         """Per owned partition, the event time up to which it has been read ("topic:partition")."""
@@ -94,7 +111,8 @@ class InputProgress:
             if state.caught_up:
                 quiet_since = state.last_read_at if state.last_read_at is not None else state.assigned_at
                 if state.live or now - quiet_since >= self.idle_s:
-                    mark = max(mark, now - self.lateness_s)
+                    as_of = now if state.caught_up_as_of is None else min(now, state.caught_up_as_of)
+                    mark = max(mark, as_of - self.lateness_s)
             if mark != NEVER:
                 out[mark_name(topic, partition)] = mark
         return out
