@@ -10,12 +10,16 @@ import errno
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streams.config import SETTINGS, ConfigError, load_config
 from streams.core.policy import PolicyError, load_policy
 from streams.core.timefmt import TimeFormatError, parse_time
 from streams.security import KafkaConnectError
 from streams.signing import SigningConfigError, SigningKeys
+
+if TYPE_CHECKING:
+    from streams.core.control import Change
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -342,8 +346,9 @@ def run_policy_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _send_control(args: argparse.Namespace, document: dict):
-    """Validate as the workers will, then publish (or print, --dry-run); returns the change."""
+def _send_control(args: argparse.Namespace, document: dict) -> tuple[Change, dict | None]:
+    """Validate as the workers will, then publish (or print, --dry-run); returns the change and,
+    with --wait, the workers' verdict (None: none came)."""
     import orjson
 
     from streams.controlcli import checked, publish
@@ -352,19 +357,17 @@ def _send_control(args: argparse.Namespace, document: dict):
     change = checked(document, config.policy.mode)
     if args.dry_run:
         print(orjson.dumps(document).decode())
-        return change
+        return change, None
     if not 0 <= args.wait <= 3600:
         raise ConfigError(f"--wait={args.wait:g} is not allowed: seconds 0..3600")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    args.verdict = asyncio.run(publish(config, document, args.wait))
-    return change
+    return change, asyncio.run(publish(config, document, args.wait))
 
 
-def _report_verdict(args: argparse.Namespace, document: dict) -> int:
+def _report_verdict(args: argparse.Namespace, document: dict, verdict: dict | None) -> int:
     """With --wait: the workers' verdict on the published change (exit 1 when refused or none came)."""
     if args.dry_run or args.wait <= 0:
         return 0
-    verdict = args.verdict
     if verdict is None:
         print(f"tradewatch: {document['control_id']}: no worker recorded a verdict within {args.wait:g} s "
               "(is a worker running? the audit topic will show it)", file=sys.stderr)
@@ -379,16 +382,18 @@ def _report_verdict(args: argparse.Namespace, document: dict) -> int:
 
 def run_policy_publish(args: argparse.Namespace) -> int:
     from streams.controlcli import policy_document
+    from streams.core.control import PolicyChange
 
     if not 1 <= args.rollout_percent <= 100:
         raise ConfigError(f"--rollout-percent={args.rollout_percent} is not allowed: 1..100")
     _input_file(args.file, "policy")
     document = policy_document(args.file, args.actor, args.reason, _time_arg(args.at, "--at"), args.rollout_percent)
-    change = _send_control(args, document)
+    change, verdict = _send_control(args, document)
+    assert isinstance(change, PolicyChange)  # a policy document parses to one
     if not args.dry_run:
         print(f"published {document['control_id']}: policy {change.policy.version} to "
               f"{args.rollout_percent} % of accounts from {document['effective_at']}")
-    return _report_verdict(args, document)
+    return _report_verdict(args, document, verdict)
 
 
 def run_allowlist(args: argparse.Namespace) -> int:
@@ -396,12 +401,12 @@ def run_allowlist(args: argparse.Namespace) -> int:
 
     document = allowlist_document(args.account_id, args.op, args.actor, args.reason, _time_arg(args.at, "--at"),
                                   _time_arg(args.expires, "--expires"))
-    _send_control(args, document)
+    _, verdict = _send_control(args, document)
     if not args.dry_run:
         until = f" until {document['expires_at']}" if args.op == "add" else ""
         print(f"published {document['control_id']}: allowlist {args.op} {args.account_id} from "
               f"{document['effective_at']}{until}")
-    return _report_verdict(args, document)
+    return _report_verdict(args, document, verdict)
 
 
 def run_allowlist_list(args: argparse.Namespace) -> int:

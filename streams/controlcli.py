@@ -82,12 +82,12 @@ def key_of(document: dict[str, Any]) -> bytes:
 async def publish(config: Config, document: dict[str, Any], wait_s: float = 0.0) -> dict[str, Any] | None:
     """Publish the change; with ``wait_s``, also wait that long for a worker's verdict on it in
     the audit topic and return that entry (None: no verdict in time, e.g. no worker runs)."""
-    verdicts = _audit_log(config, "control-wait") if wait_s > 0 else None
+    verdicts = _audit_log(config, "control-wait", from_end=True) if wait_s > 0 else None
     producer = AIOKafkaProducer(bootstrap_servers=config.bootstrap_servers, acks="all",
                                 max_request_size=1024 * 1024, **config.security.aiokafka_kwargs())
     try:
         if verdicts is not None:
-            await verdicts.entries()  # the log as it is now: the verdict comes after it
+            await verdicts.entries()  # positioned at the log's end: the verdict comes after it
         await producer.start()
         try:
             await producer.send_and_wait(topics.CONTROL, orjson.dumps(document), key=key_of(document))
@@ -108,10 +108,11 @@ async def publish(config: Config, document: dict[str, Any], wait_s: float = 0.0)
             await verdicts.close()
 
 
-def _audit_log(config: Config, role: str) -> ControlLog:
+def _audit_log(config: Config, role: str, from_end: bool = False) -> ControlLog:
     from streams.admin import partition_count
 
-    return ControlLog(lambda: manual_reader(config, role), lambda: partition_count(config, topics.AUDIT))
+    return ControlLog(lambda: manual_reader(config, role), lambda: partition_count(config, topics.AUDIT),
+                      from_end=from_end)
 
 
 async def audit_entries(config: Config) -> list[dict[str, Any]]:

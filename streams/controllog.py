@@ -25,10 +25,12 @@ log = logging.getLogger("tradewatch")
 
 
 class ControlLog:
-    """Reads the audit topic from its start, then on from where it stopped, at each :meth:`sync`."""
+    """Reads the audit topic from its start (or, ``from_end``, from its end as the first read
+    finds it), then on from where it stopped, at each :meth:`sync`."""
 
     def __init__(self, consumer_factory: Callable[[], Any], partition_count: Callable[[], Awaitable[int]],
-                 apply: Callable[[ControlRecord], None] = lambda _record: None) -> None:
+                 apply: Callable[[ControlRecord], None] = lambda _record: None, from_end: bool = False) -> None:
+        self._from_end = from_end
         self._consumer_factory = consumer_factory
         self._partition_count = partition_count
         self._apply = apply
@@ -52,7 +54,10 @@ class ControlLog:
             await consumer.start()
             self._tps = [TopicPartition(topics.AUDIT, partition) for partition in range(count)]
             consumer.assign(self._tps)
-            await consumer.seek_to_beginning(*self._tps)
+            if self._from_end:
+                await consumer.seek_to_end(*self._tps)
+            else:
+                await consumer.seek_to_beginning(*self._tps)
             self._consumer = consumer
         entries: list[dict[str, Any]] = []
         async for tp, record in read_to_end(self._consumer, self._tps):

@@ -160,9 +160,7 @@ class Intake:
                 except Exception:  # noqa: BLE001 - revoked meanwhile, or not fetched yet
                     continue
             self._positions[tp] = position
-            polled = consumer.last_poll_timestamp(tp)
-            self.progress.caught_up((tp.topic, tp.partition), highwater is not None and position >= highwater,
-                                    polled / 1000 if polled else None)
+            self.progress.caught_up((tp.topic, tp.partition), highwater is not None and position >= highwater)
         marks = self.progress.marks(now)
         if not events and not offsets and now - self._marks_sent_at < self.config.watermark_interval_s:
             return

@@ -47,7 +47,6 @@ class _Input:
     last_read_at: float | None = None  # wall clock of the last record read
     live: bool = False  # the last record reached Kafka within the allowed lateness of its event time
     caught_up: bool = False
-    caught_up_as_of: float | None = None  # wall clock of the fetch that found it caught up
 
 
 class InputProgress:
@@ -92,16 +91,10 @@ class InputProgress:
         if state is not None:
             state.last_read_at = now
 
-    def caught_up(self, tp: tuple[str, int], caught_up: bool, as_of: float | None = None) -> None:
-        """Whether everything in ``tp`` was read, by the end offset a fetch reported at ``as_of``.
-
-        What a record written after that fetch carries is only known to be after ``as_of`` minus
-        the allowed lateness, so the mark follows that, not the moment intake looks (a fetched
-        batch can wait in the consumer's buffer while a busy event loop decides)."""
+    def caught_up(self, tp: tuple[str, int], caught_up: bool) -> None:
         state = self._inputs.get(tp)
         if state is not None:
             state.caught_up = caught_up
-            state.caught_up_as_of = as_of
 
     def marks(self, now: float) -> dict[str, float]:
         """Per owned partition, the event time up to which it has been read ("topic:partition")."""
@@ -111,8 +104,7 @@ class InputProgress:
             if state.caught_up:
                 quiet_since = state.last_read_at if state.last_read_at is not None else state.assigned_at
                 if state.live or now - quiet_since >= self.idle_s:
-                    as_of = now if state.caught_up_as_of is None else min(now, state.caught_up_as_of)
-                    mark = max(mark, as_of - self.lateness_s)
+                    mark = max(mark, now - self.lateness_s)
             if mark != NEVER:
                 out[mark_name(topic, partition)] = mark
         return out

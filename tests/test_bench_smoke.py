@@ -20,6 +20,7 @@ RATES = ("aiokafka_raw_eps", "faust_passthrough_eps", "tradewatch_eps", "replay_
 REQUIRED = (
     "messages", "partitions", *RATES, "tradewatch_vs_faust", "tradewatch_vs_raw", "replay_vs_raw",
     "latency_p50_s", "latency_p99_s", "bytes_per_account", "peak_rss_bytes", "machine", "timestamp",
+    "tradewatch_capacity_eps", "faust_capacity_eps", "capacity_vs_faust", "ramp", "allowed_lateness_s", "late_events",
 )
 
 
@@ -30,6 +31,7 @@ def results(tmp_path_factory) -> dict:
         sys.executable, "-m", "bench", "--quick", "--messages", "3000", "--partitions", "2",
         # probe share 0.5: in 4 s enough probe accounts reach the sale that triggers a reminder
         "--latency-seconds", "4", "--warmup-seconds", "2", "--quiet-accounts", "2000", "--probe-share", "0.5",
+        "--ramp-steps", "2",
         "--out", str(out),
     ]
     finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=420)
@@ -65,6 +67,20 @@ def test_latency_was_measured_on_matched_actions(results):
     assert results["latency_warmup_seconds"] == 2 and results["latency_complete"]
     assert results["latency_samples"] > 0
     assert 0 < results["latency_p50_s"] <= results["latency_p99_s"]
+
+
+def test_both_contenders_climbed_the_same_ladder_and_capacity_is_a_sustained_step(results):
+    ramp = results["ramp"]
+    faust = [step["offered_eps"] for step in ramp["faust_passthrough"]]
+    tradewatch = [step["offered_eps"] for step in ramp["tradewatch"]]
+    assert faust[0] == tradewatch[0] == ramp["start_eps"]
+    assert len(faust) <= 3 and len(tradewatch) <= 3  # two rising steps, one narrowing
+    for name, key in (("faust_passthrough", "faust_capacity_eps"), ("tradewatch", "tradewatch_capacity_eps")):
+        sustained = [step["offered_eps"] for step in ramp[name] if step["sustained"]]
+        assert results[key] == (max(sustained) if sustained else 0.0)
+        for step in ramp[name]:
+            assert step["sustained"] == (step["why_not"] is None)
+            assert not step["sustained"] or step["p99_s"] <= 0.25
 
 
 def test_memory_numbers_are_plausible(results):

@@ -55,16 +55,6 @@ def test_a_live_record_intake_read_late_still_counts_as_live_by_when_it_reached_
     assert tracker.marks(NOW)["posts.v1:0"] == NOW - 0.1
 
 
-def test_a_caught_up_partition_follows_the_clock_of_the_fetch_that_found_it_caught_up():
-    """Records written after that fetch are unread: the mark must not pass what they may carry."""
-    tracker = progress(lateness=0.1)
-    tracker.read(POSTS0, NOW - 0.5, NOW, written_at=NOW - 0.48)
-    tracker.caught_up(POSTS0, True, as_of=NOW - 0.3)  # that fetch's records waited in the buffer
-    assert tracker.marks(NOW)["posts.v1:0"] == NOW - 0.3 - 0.1  # not NOW - 0.1
-    tracker.caught_up(POSTS0, True, as_of=NOW)
-    assert tracker.marks(NOW)["posts.v1:0"] == NOW - 0.1
-
-
 def test_a_record_that_reached_kafka_late_is_history_whatever_intake_does():
     tracker = progress(lateness=0.1, idle=30.0)
     tracker.read(POSTS0, NOW - 1.5, NOW, written_at=NOW - 0.5)  # written a second after its event time
