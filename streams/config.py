@@ -52,7 +52,7 @@ SETTINGS = (
     Setting("TRADEWATCH_CONNECT_TIMEOUT_SECONDS", "120", "how long a starting worker keeps trying to reach Kafka and find its topics (each try at most 10 s, then waits 1, 2, 4 … up to 30 s) before it exits with one line saying why"),
     Setting("TRADEWATCH_SESSION_TIMEOUT_SECONDS", "30", "a worker silent this long (e.g. killed) loses its partitions to the others"),
     Setting("TRADEWATCH_BATCH_MAX", "1000", "inputs re-keyed together in one batch (one bundle per internal partition); 1 = no batching"),
-    Setting("TRADEWATCH_BATCH_WAIT_MS", "20", "longest an input waits for its batch to fill; adds at most this to event-to-action latency"),
+    Setting("TRADEWATCH_BATCH_WAIT_MS", "50", "a batch that was not full starts the next no sooner than this after it began, so a trickle of inputs is still read in batches (every batch costs each internal partition a record); adds at most this to event-to-action latency"),
     Setting("TRADEWATCH_LAG_INTERVAL_SECONDS", "15", "how often consumer lag is measured for the metric"),
     Setting("TRADEWATCH_EVENT_LOOP", "uvloop", "the worker's event loop: uvloop (~13 % more events/s measured, bench/PROFILE.md) or asyncio (the standard library's)"),
     Setting("TRADEWATCH_LOG_LEVEL", "info", "debug, info, warning or error"),

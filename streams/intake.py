@@ -65,6 +65,19 @@ def intake_group(app_id: str) -> str:
     return f"{app_id}-intake"
 
 
+def batch_pause(records: int, batch_max: int, batch_wait_s: float, cycle_s: float) -> float:
+    """How long to let the next batch fill before reading it.
+
+    Every batch costs a record to *every* internal partition (the marks) and a commit, and each
+    of those costs the deciding side a pass. Read as soon as anything arrives, a trickle makes a
+    batch of every few records, and at a few hundred events per second those fixed costs, not
+    the events, saturate the worker. So a batch that was not full starts its successor no
+    sooner than ``batch_wait_s`` after it began; a full one (a backlog) does not wait."""
+    if records >= batch_max:
+        return 0.0
+    return max(0.0, batch_wait_s - cycle_s)
+
+
 class Intake:
     """Reads the input topics with a consumer whose offsets tradewatch owns, and re-keys them.
 
@@ -125,8 +138,11 @@ class Intake:
         try:
             wait_ms = max(1, int(self.config.watermark_interval_s * 1000))
             while True:
+                began = time.monotonic()
                 batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.config.batch_max)
                 await self.handle(batch)
+                await asyncio.sleep(batch_pause(sum(map(len, batch.values())), self.config.batch_max,
+                                                self.config.batch_wait_s, time.monotonic() - began))
         finally:
             await consumer.stop()
 

@@ -108,3 +108,11 @@ def test_a_change_at_a_time_its_partition_was_already_reported_past_is_refused_a
     assert error.value.reason == "late_control"
     intake._control(ControlMessage(), control(T0 + 61), now=T0 + 62)  # after the mark: in time
     assert [entry["verdict"] for entry in audited(intake)] == ["refused", "applied"]
+
+
+def test_a_trickle_waits_for_its_batch_to_fill_and_a_backlog_never_waits():
+    from streams.intake import batch_pause
+
+    assert batch_pause(records=3, batch_max=1000, batch_wait_s=0.05, cycle_s=0.01) == pytest.approx(0.04)
+    assert batch_pause(records=3, batch_max=1000, batch_wait_s=0.05, cycle_s=0.2) == 0.0  # a slow cycle already waited
+    assert batch_pause(records=1000, batch_max=1000, batch_wait_s=0.05, cycle_s=0.0) == 0.0
