@@ -107,6 +107,8 @@ class Intake:
         self._marks_sent_at = -math.inf
         self._marks_sent: dict[str, float] = {}  # the marks last sent: what a deciding side may have passed
         self._audits: list[tuple[bytes, bytes]] = []  # (key, value) for tradewatch.audit.v1, sent first
+        # per control record judged and not yet committed past: None (applied) or why refused
+        self._judged: dict[tuple[str, int, int], DecodeError | None] = {}
         self._positions: dict[Any, int] = {}  # per input partition: the position last seen
         self._committed: dict[Any, int] = {}
         self.consumer: Any = None
@@ -225,6 +227,9 @@ class Intake:
                 bundler.broadcast(decoded, produced_at)
             else:
                 bundler.add(decoded, produced_at)
+        except _Redelivered:  # refused before, its dead letter and audit entry already written
+            self.progress.touched(tp, now)
+            return False
         except DecodeError as error:
             reason, detail = error.reason, error.message
         except OwnerMismatch as error:
@@ -245,8 +250,17 @@ class Intake:
 
     def _control(self, record: Any, control: ControlRecord, now: float) -> None:
         """Validate a control record and audit the verdict; a refused one raises DecodeError
-        (dead-lettered). Applied, every deciding side gets it (broadcast) after its audit entry."""
+        (dead-lettered). Applied, every deciding side gets it (broadcast) after its audit entry.
+
+        A record this intake judged is read again when a rebalance refused the commit after it
+        and the partition came back: it gets the same verdict, not a second judgment against
+        the marks its first reading advanced (which would call every change late)."""
         where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        seen = (record.topic, record.partition, record.offset)
+        if seen in self._judged:
+            if self._judged[seen] is not None:
+                raise _Redelivered
+            return  # applied: broadcast again; every deciding side knows its id
         passed = self._marks_sent.get(mark_name(record.topic, record.partition), NEVER)
         try:
             if control.effective_at <= passed:  # a deciding side may have decided events after it
@@ -259,7 +273,9 @@ class Intake:
         except DecodeError as error:
             log.error("control record %r refused (%s): %s", control.control_id[:128], error.reason, error.message)
             self._audit(control, REFUSED, f"{error.reason}: {error.message}", now, where)
+            self._judged[seen] = error
             raise
+        self._judged[seen] = None
         kind = "policy" if isinstance(change, PolicyChange) else "allowlist"
         log.info("control record %r (%s) applies from %s", control.control_id[:128], kind,
                  _readable(control.effective_at))
@@ -275,6 +291,10 @@ class Intake:
         try:
             await self.commits.measure(self.consumer.commit(offsets))
             self._committed.update(offsets)
+            if self._judged:  # committed past: never read again by this group
+                done = {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
+                self._judged = {seen: verdict for seen, verdict in self._judged.items()
+                                if seen[2] >= done.get(seen[:2], 0)}
         except (CommitFailedError, IllegalStateError, KafkaError) as error:
             log.warning("intake: commit of input offsets refused (%s); the partitions' new owner reads "
                         "them again", type(error).__name__)
@@ -324,6 +344,10 @@ class _Routing:
         """Check an event against its partition's bindings; True when it binds its app."""
         check_routing(record.key, record.partition, event.app_id, self.partitions)
         return self.owners[record.partition].check(event.app_id, event.owner_account_id)
+
+
+class _Redelivered(Exception):
+    """A control record refused before, read again: nothing more to write for it."""
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -106,8 +106,28 @@ def test_a_change_at_a_time_its_partition_was_already_reported_past_is_refused_a
     with pytest.raises(DecodeError) as error:
         intake._control(ControlMessage(), control(T0 + 60), now=T0 + 61)
     assert error.value.reason == "late_control"
-    intake._control(ControlMessage(), control(T0 + 61), now=T0 + 62)  # after the mark: in time
+    later = ControlMessage()
+    later.offset = 18
+    intake._control(later, control(T0 + 61), now=T0 + 62)  # after the mark: in time
     assert [entry["verdict"] for entry in audited(intake)] == ["refused", "applied"]
+
+
+def test_a_control_record_read_again_after_a_refused_commit_keeps_its_first_verdict() -> None:
+    """Its first reading advanced the partition's mark to its own time: judged again, every
+    change would be late, and the audit log would contradict itself."""
+    from streams.intake import _Redelivered
+
+    intake = fresh_intake()
+    intake._control(ControlMessage(), control(T0 + 60), now=T0 + 1)
+    intake._marks_sent = {"tradewatch.control.v1:2": T0 + 60}
+    intake._control(ControlMessage(), control(T0 + 60), now=T0 + 2)  # the same offset again: still applied
+    refused = ControlMessage()
+    refused.offset = 18
+    with pytest.raises(DecodeError):
+        intake._control(refused, control(T0 + 30), now=T0 + 3)
+    with pytest.raises(_Redelivered):  # refused before: not dead-lettered or audited twice
+        intake._control(refused, control(T0 + 30), now=T0 + 4)
+    assert [entry["verdict"] for entry in audited(intake)] == ["applied", "refused"]
 
 
 def test_a_trickle_waits_for_its_batch_to_fill_and_a_backlog_never_waits():
