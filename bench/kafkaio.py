@@ -162,6 +162,25 @@ async def watch_drain(
         await admin.close()
 
 
+async def wait_stored(bootstrap: str, group: str, input_topics: set[str], internal_topic: str, timeout_s: float,
+                      check_alive: Callable[[], None] = lambda: None) -> None:
+    """Wait until tradewatch has committed every input written so far through both stages: each
+    event decided and its account's state stored (a deciding offset is committed only then)."""
+    total = sum((await end_offsets(bootstrap, input_topics)).values())
+    done = TwoStageDone(bootstrap, group, input_topics, total, internal_topic)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not await done(admin, total):
+            check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{group} did not commit its inputs through both stages in {timeout_s:.0f} s")
+            await asyncio.sleep(POLL_INTERVAL_S)
+    finally:
+        await admin.close()
+
+
 class DoneCheck:
     """Callable deciding whether a group has processed everything it will ever see."""
 

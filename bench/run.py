@@ -26,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -285,6 +286,19 @@ def step_traffic(sizes: Sizes, rate_eps: float, step: int) -> list[traffic.Probe
                                    seed=traffic.STEP_SEED + step, first_account=step * traffic.ACCOUNTS_PER_STEP)
 
 
+def climb(ladder: Ladder, sizes: Sizes, check_alive: Callable[[], None], label: str,
+          offer_step: Callable[[list[traffic.ProbeEvent], float], Awaitable[LatencyResult]]) -> RampResult:
+    """Up the ladder: each step offers its own traffic (:func:`step_traffic`) with ``offer_step``."""
+    step_numbers = itertools.count(1)
+
+    async def measure(rate: float) -> LatencyResult:
+        result = await offer_step(step_traffic(sizes, rate, next(step_numbers)), rate)
+        check_alive()
+        return result
+
+    return asyncio.run(ramp(ladder, measure, say, label))
+
+
 def faust_capacity(bootstrap: str, sizes: Sizes, workdir: Path, ladder: Ladder) -> RampResult:
     """A fresh bare Faust pass-through (its group starts at the end of the inputs) up the ladder."""
     app_id = "bench-faust-ramp"
@@ -300,14 +314,9 @@ def faust_capacity(bootstrap: str, sizes: Sizes, workdir: Path, ladder: Ladder) 
         asyncio.run(offer_passthrough(bootstrap, warmup, ladder.start_eps, FAUST_RAMP_OUT, 120 + len(warmup) / 100))
         child.check_alive()
 
-        async def measure(rate: float) -> LatencyResult:
-            events = step_traffic(sizes, rate, next(step_numbers))
-            result = await offer_passthrough(bootstrap, events, rate, FAUST_RAMP_OUT, 60 + len(events) / 100)
-            child.check_alive()
-            return result
-
-        step_numbers = itertools.count(1)
-        return asyncio.run(ramp(ladder, measure, say, "(b) Faust"))
+        return climb(ladder, sizes, child.check_alive, "(b) Faust",
+                     lambda events, rate: offer_passthrough(bootstrap, events, rate, FAUST_RAMP_OUT,
+                                                            60 + len(events) / 100))
     finally:
         child.stop()
 
@@ -342,33 +351,39 @@ def capacity_and_memory(bootstrap: str, sizes: Sizes, workdir: Path, ladder: Lad
                 f"{'all handled' if warmed.complete else 'NOT all handled (timed out)'} "
                 f"{time.monotonic() - began:.1f} s after the worker started")
 
-        async def measure(rate: float) -> LatencyResult:
-            events = step_traffic(sizes, rate, next(step_numbers))
-            result = await offer(bootstrap, events, rate, consumed, actions_sent, drain_timeout_s=60 + len(events) / 100)
-            worker.check_alive()
-            return result
-
-        step_numbers = itertools.count(1)
-        tw_ramp = asyncio.run(ramp(ladder, measure, say, "(c) tradewatch"))
+        tw_ramp = climb(ladder, sizes, worker.check_alive, "(c) tradewatch",
+                        lambda events, rate: offer(bootstrap, events, rate, consumed, actions_sent,
+                                                   drain_timeout_s=60 + len(events) / 100))
         latency_metrics = worker.metrics_text()
 
-        quiet = traffic.quiet_posts(sizes.quiet_accounts)
-        before_consumed = worker.metric("tradewatch_events_consumed_total")
-        rss_before = rss_bytes(worker.pid)
-        asyncio.run(kafkaio.produce_all(bootstrap, quiet))
+        # Two halves of fresh quiet accounts, one after the other, each fully decided, stored and
+        # committed before the RSS is read. The first half also pays for the high-water of the
+        # state writes in flight (buffers the allocator keeps, not per account); the second
+        # reuses it, so its growth is what each further account costs the worker.
+        half = sizes.quiet_accounts // 2
+        rss = [rss_bytes(worker.pid)]
+        for first in (0, half):
+            quiet = traffic.quiet_posts(half, first=first)
+            before_consumed = worker.metric("tradewatch_events_consumed_total")
+            asyncio.run(kafkaio.produce_all(bootstrap, quiet))
 
-        def all_consumed() -> bool:
-            worker.check_alive()
-            return worker.metric("tradewatch_events_consumed_total") >= before_consumed + len(quiet)
+            def all_consumed() -> bool:
+                worker.check_alive()
+                return worker.metric("tradewatch_events_consumed_total") >= before_consumed + len(quiet)  # noqa: B023
 
-        wait_until(all_consumed, 60 + len(quiet) / 100, "the quiet accounts' posts to be consumed", interval_s=0.25)
-        rss_after = rss_bytes(worker.pid)
-        say(f"bench: {len(quiet):,} quiet accounts consumed ({time.monotonic() - began:.1f} s after the worker started)")
-        per_account = (rss_after - rss_before) / len(quiet)
+            wait_until(all_consumed, 60 + half / 100, "the quiet accounts' posts to be consumed", interval_s=0.25)
+            asyncio.run(kafkaio.wait_stored(bootstrap, worker.app_id, set(BENCH_INPUT_TOPICS),
+                                            f"{worker.app_id}-{topics.SUBJECT_INPUTS}", 60 + half / 100,
+                                            worker.check_alive))
+            rss.append(rss_bytes(worker.pid))
+        say(f"bench: {2 * half:,} quiet accounts decided and stored ({time.monotonic() - began:.1f} s after the worker started)")
+        per_account = (rss[2] - rss[1]) / half
         memory = {
-            "quiet_accounts": len(quiet),
-            "rss_before_quiet_bytes": rss_before,
-            "rss_after_quiet_bytes": rss_after,
+            "quiet_accounts": 2 * half,
+            "rss_before_quiet_bytes": rss[0],
+            "rss_after_first_half_bytes": rss[1],
+            "rss_after_quiet_bytes": rss[2],
+            "bytes_per_account_first_half": round((rss[1] - rss[0]) / half, 1),
             "bytes_per_account": round(per_account, 1),
             "rss_growth_per_100k_accounts_bytes": round(per_account * 100_000),
             "memory_worker_peak_rss_bytes": peak_rss_bytes(worker.pid),

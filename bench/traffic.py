@@ -97,12 +97,13 @@ def probe_events(count: int, now: float | None = None, run_tag: str = "", first_
     return events
 
 
-def quiet_posts(count: int, now: float | None = None) -> list[Message]:
-    """One harmless post each for ``count`` fresh accounts: the cheapest state a worker keeps."""
+def quiet_posts(count: int, now: float | None = None, first: int = 0) -> list[Message]:
+    """One harmless post each for ``count`` fresh accounts (numbered from ``first``): the
+    cheapest state a worker keeps."""
     now = time.time() if now is None else now
     published = format_time(int(now) - 3600)
     messages = []
-    for index in range(count):
+    for index in range(first, first + count):
         account = f"gh_q{index:011x}"
         value = {
             "event_id": f"bench-quiet-{account}",

@@ -391,10 +391,12 @@ def create_app(config: Config) -> Tradewatch:
         """Publish, acknowledged by Kafka before any state is stored; a subject with a held
         action has its later ones follow it, and an action held now is remembered in the state
         stored next (streams/release.py)."""
-        follows = [state.held.get(action["subject"]["id"]) for (action, _), state in zip(actions, states)]
+        follows = [(state.held or {}).get(action["subject"]["id"]) for (action, _), state in zip(actions, states)]
         held = await publisher.publish(actions, follows)
         for (action, _), state, trip in zip(actions, states, held):
             if trip is not None:
+                if state.held is None:
+                    state.held = {}
                 state.held[action["subject"]["id"]] = trip
 
     def forget_quiet_accounts(partition: int, watermark: float, event) -> None:

@@ -10,7 +10,7 @@ import errno
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from streams.config import SETTINGS, ConfigError, load_config
 from streams.core.policy import PolicyError, load_policy
@@ -389,7 +389,7 @@ def run_policy_publish(args: argparse.Namespace) -> int:
     _input_file(args.file, "policy")
     document = policy_document(args.file, args.actor, args.reason, _time_arg(args.at, "--at"), args.rollout_percent)
     change, verdict = _send_control(args, document)
-    assert isinstance(change, PolicyChange)  # a policy document parses to one
+    change = cast(PolicyChange, change)  # a policy document parses to one
     if not args.dry_run:
         print(f"published {document['control_id']}: policy {change.policy.version} to "
               f"{args.rollout_percent} % of accounts from {document['effective_at']}")

@@ -74,7 +74,7 @@ class Lanes:
 
     def __init__(self) -> None:
         self._lanes: dict[int, Lane] = {}
-        self._held_by: tuple[str, str] | None = None
+        self._held_by: set[tuple[str, str]] = set()
 
     def of(self, partition: int) -> Lane:
         lane = self._lanes.get(partition)
@@ -97,11 +97,10 @@ class Lanes:
         value = lane.watermark.value
         # never reported: counted from the epoch, so the lag is huge and still grows (alertable)
         metrics.WATERMARK_LAG.set(now - value if value != NEVER else now)
-        name = lane.watermark.holding_back()
-        held = tuple(name.rsplit(":", 1)) if name else None
-        if held != self._held_by:
-            if self._held_by is not None:
-                metrics.WATERMARK_HELD_BY.remove(*self._held_by)
-            if held is not None:
-                metrics.WATERMARK_HELD_BY.labels(*held).set(1)
-            self._held_by = held  # type: ignore[assignment]
+        held = {(topic, partition) for topic, _, partition in
+                 (name.rpartition(":") for name in lane.watermark.holding_back())}
+        for gone in self._held_by - held:
+            metrics.WATERMARK_HELD_BY.remove(*gone)
+        for new in held - self._held_by:
+            metrics.WATERMARK_HELD_BY.labels(*new).set(1)
+        self._held_by = held

@@ -182,8 +182,8 @@ WATERMARK_LAG = Gauge(
 )
 WATERMARK_HELD_BY = Gauge(
     "tradewatch_watermark_held_by",
-    "1 for the input partition whose progress is the watermark of this worker's most lagging "
-    "internal partition.",
+    "1 for each input partition whose progress is the watermark of this worker's most lagging "
+    "internal partition (several when they tie, e.g. idle partitions advancing together).",
     ["topic", "partition"],
     registry=REGISTRY,
 )

@@ -132,9 +132,15 @@ class PartitionWatermark:
             return True
         return False
 
-    def holding_back(self) -> str | None:
-        """The input partition whose mark is the watermark ("topic:partition"), if any is known."""
-        return self._lowest()[1]
+    def holding_back(self) -> list[str]:
+        """Every input partition whose mark is the watermark ("topic:partition"): when several
+        share the lowest mark (idle partitions advance together), naming one of them would
+        point an operator at an arbitrary partition."""
+        if not self._partitions:
+            return []
+        lowest = self._lowest()[0]
+        return [mark_name(topic, partition) for topic, number in self._partitions.items()
+                for partition in range(number) if self._marks.get(mark_name(topic, partition), NEVER) == lowest]
 
     def _lowest(self) -> tuple[float, str | None]:
         if not self._partitions:

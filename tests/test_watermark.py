@@ -89,9 +89,17 @@ def test_the_watermark_is_held_back_by_every_input_partition_not_yet_reported():
     counts = {"posts.v1": 2, "miniprogram.events.v1": 1}
     watermark.update({"posts.v1:0": 100.0, "posts.v1:1": 200.0}, counts)
     assert watermark.value == NEVER
-    assert watermark.holding_back() == "miniprogram.events.v1:0"
+    assert watermark.holding_back() == ["miniprogram.events.v1:0"]
     assert watermark.update({"miniprogram.events.v1:0": 150.0}, counts)
-    assert watermark.value == 100.0 and watermark.holding_back() == "posts.v1:0"
+    assert watermark.value == 100.0 and watermark.holding_back() == ["posts.v1:0"]
+
+
+def test_partitions_that_tie_at_the_watermark_are_all_named():
+    """Idle partitions advance together: naming only the first would point at an arbitrary one."""
+    watermark = PartitionWatermark()
+    counts = {"posts.v1": 2, "miniprogram.events.v1": 1}
+    watermark.update({"posts.v1:0": 300.0, "posts.v1:1": 200.0, "miniprogram.events.v1:0": 200.0}, counts)
+    assert watermark.holding_back() == ["posts.v1:1", "miniprogram.events.v1:0"]
 
 
 def test_the_watermark_never_moves_back_and_keeps_the_largest_mark_per_partition():
@@ -107,7 +115,7 @@ def test_a_new_partition_of_an_input_topic_holds_the_watermark_until_reported():
     watermark = PartitionWatermark()
     watermark.update({"posts.v1:0": 500.0}, {"posts.v1": 1})
     watermark.update({"posts.v1:0": 600.0}, {"posts.v1": 2})
-    assert watermark.value == 500.0 and watermark.holding_back() == "posts.v1:1"
+    assert watermark.value == 500.0 and watermark.holding_back() == ["posts.v1:1"]
 
 
 def test_the_buffer_releases_in_event_time_order_with_arrival_order_for_ties():

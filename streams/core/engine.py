@@ -190,6 +190,8 @@ class Detector:
             # markets never becomes one
             codes = [hit.code for hit in effective_hits(analysis, stance, min_offer, True)]
             held = state.pending_offers
+            if held is None:
+                held = state.pending_offers = []
             held.append([post.event_id, at, codes, stance.explain()])
             if len(held) > MAX_PENDING_OFFERS:
                 del held[0]
@@ -199,6 +201,8 @@ class Detector:
         """Count one offer post: its signal codes, and its stance explanation for actions."""
         state.counters.add(SIGNAL_POST, 1, at, (), self.policy.max_evidence)
         notes = state.stance_notes
+        if notes is None:
+            notes = state.stance_notes = {}
         notes[event_id] = note
         if len(notes) > MAX_STANCE_NOTES:
             del notes[next(iter(notes))]
@@ -210,7 +214,7 @@ class Detector:
     def _release_held_offers(self, state: SubjectState, outcome: Outcome) -> None:
         """Held offers count once the account is known to run a collectibles platform."""
         if self._collectibles_platform(state):
-            held, state.pending_offers = state.pending_offers, []
+            held, state.pending_offers = state.pending_offers or [], None
             for event_id, at, codes, note in held:
                 self._count_offer(state, event_id, at, codes, note, outcome)
 
@@ -231,7 +235,6 @@ class Detector:
         counters.add(COLLECTIBLE_EVIDENCE, 1, at, (), max_evidence)
         hits = behaviour_hits(event, state.behaviour, self.behaviour_params)
         if hits:
-            trading_apps = state.trading_apps
             for code, evidence in hits.items():
                 # what _count does, inlined: most mini-program events hit
                 counters.add(code, 1, at, evidence, max_evidence)
@@ -239,6 +242,9 @@ class Detector:
                 if code in _TRADING:
                     if state.first_trading_at is None:
                         state.first_trading_at = at
+                    trading_apps = state.trading_apps
+                    if trading_apps is None:
+                        trading_apps = state.trading_apps = {}
                     trading_apps[event.app_id] = max(trading_apps.get(event.app_id, 0.0), at)
                     if len(trading_apps) > MAX_TRADING_APPS:
                         oldest = min(trading_apps, key=lambda app: (trading_apps[app], app))
@@ -262,7 +268,7 @@ class Detector:
         state.recent_ids.expire(horizon)
         state.behaviour.expire(clock, self.behaviour_params)
         if state.pending_offers and state.pending_offers[0][1] < horizon:
-            state.pending_offers = [held for held in state.pending_offers if held[1] >= horizon]
+            state.pending_offers = [held for held in state.pending_offers if held[1] >= horizon] or None
         trading_apps = state.trading_apps
         if trading_apps and min(trading_apps.values()) < horizon:
             for app in [app for app, last in trading_apps.items() if last < horizon]:
@@ -377,7 +383,7 @@ class Detector:
         case.state = advance(case.state, SUSPEND)
         case.deadline = None
         subjects = [[OFFICIAL_ACCOUNT, state.account_id]]
-        subjects += [[MINI_PROGRAM, app] for app in sorted(state.trading_apps)]
+        subjects += [[MINI_PROGRAM, app] for app in sorted(state.trading_apps or ())]
         case.suspended_subjects = subjects
         for kind, subject_id in subjects:
             self._emit(state, case, SUSPEND, kind, subject_id, reasons, scores, at, outcome)

@@ -78,17 +78,19 @@ class SubjectState:
     case: Case | None = None
     cases_opened: int = 0
     counting_since: float | None = None  # signals before this no longer open a case
-    trading_apps: dict[str, float] = field(default_factory=dict)  # mini programs that carried trading
+    # The four containers below are None until first written: most accounts never need them,
+    # and every empty dict or list an account keeps costs 56-64 bytes of a quiet account's memory
+    trading_apps: dict[str, float] | None = None  # mini programs that carried trading
     first_trading_at: float | None = None
     stopped_at: float | None = None  # when its last case closed as "trading stopped"
-    stance_notes: dict[str, str] = field(default_factory=dict)  # offer post id -> its stance explanation
+    stance_notes: dict[str, str] | None = None  # offer post id -> its stance explanation
     # offers that named no product, held until the account shows it runs a collectibles
     # platform: [event_id, published_at, signal codes, stance explanation], oldest first
-    pending_offers: list[list[Any]] = field(default_factory=list)
+    pending_offers: list[list[Any]] | None = None
     # subject id -> the circuit-breaker trip that holds one of its actions. Set by the shell when
     # it holds an action; every later action of that subject follows it through the held topic,
     # so a released suspension can never arrive after the reinstatement that came after it
-    held: dict[str, str] = field(default_factory=dict)
+    held: dict[str, str] | None = None
 
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {"a": self.account_id, "c": self.clock}
@@ -138,12 +140,12 @@ class SubjectState:
             state.case = Case.from_dict(data["k"])
         state.cases_opened = data.get("o", 0)
         state.counting_since = data.get("s")
-        state.trading_apps = dict(data.get("t", {}))
+        state.trading_apps = dict(data["t"]) if data.get("t") else None
         state.first_trading_at = data.get("f")
         state.stopped_at = data.get("p")
-        state.stance_notes = dict(data.get("x", {}))
-        state.pending_offers = [list(held) for held in data.get("h", ())]
-        state.held = dict(data.get("y", {}))
+        state.stance_notes = dict(data["x"]) if data.get("x") else None
+        state.pending_offers = [list(held) for held in data["h"]] if data.get("h") else None
+        state.held = dict(data["y"]) if data.get("y") else None
         return state
 
 
@@ -186,10 +188,10 @@ def restored_state(raw: bytes, latest: float) -> SubjectState:
     _time(state.stopped_at, latest, "stopped_at")
     if type(state.cases_opened) is not int or state.cases_opened < 0:
         raise InvalidState("cases_opened is not a count")
-    for app, at in state.trading_apps.items():
+    for app, at in (state.trading_apps or {}).items():
         _time(at, latest, f"trading app {app!r}", optional=False)
     if not all(type(subject) is str and type(trip) is str and 0 < len(subject) <= 128 and len(trip) <= 256
-               and _TRIP_ID.fullmatch(trip) for subject, trip in state.held.items()):
+               and _TRIP_ID.fullmatch(trip) for subject, trip in (state.held or {}).items()):
         raise InvalidState("held: not subject ids mapped to trip ids")
     q = state.qualification
     if q is not None:

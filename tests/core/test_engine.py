@@ -168,7 +168,7 @@ def test_an_offer_naming_no_product_from_an_account_that_never_shows_one_never_c
     detector = make_detector(policy)
     offers = [post("uncontextual codes:trading_venue,off_platform_trade", at=T0 + i * HOUR) for i in range(6)]
     state, actions = run(detector, offers + [Tick(ACCOUNT, T0 + 10 * DAY)])
-    assert actions == [] and state.pending_offers == []
+    assert actions == [] and not state.pending_offers
 
 
 def _reminded(detector):

@@ -33,7 +33,7 @@ def test_a_state_tradewatch_wrote_is_restored_as_it_was(lived_state):
 
 def test_a_held_subject_is_restored_with_its_trip(lived_state):
     held = SubjectState.from_bytes(lived_state.to_bytes())
-    held.held[ACCOUNT] = "2022.03-1/fraud_promise/low_history@1700000000000"
+    held.held = {ACCOUNT: "2022.03-1/fraud_promise/low_history@1700000000000"}
     assert restored_state(held.to_bytes(), LATEST).held == held.held
 
 
