@@ -252,7 +252,7 @@ class Linear:
         self.classes = classes
         self.bias = tuple(float(bias.get(c, 0.0)) for c in classes)
         self.weights = tuple(dict(weights.get(c, {})) for c in classes)
-        self._packed = {feature: _pack([w.get(feature, 0.0) for w in self.weights]) for feature in self.known()}
+        self._packed = _pack_all(self.weights)
         self._nothing = _pack([0.0] * len(classes))
 
     def scores(self, features: Iterable[str], count: int | None = None) -> list[float]:
@@ -353,6 +353,22 @@ def _pack(weights: list[float]) -> int:
         if not -_MAX_WEIGHT < weight < _MAX_WEIGHT:  # also refuses NaN
             raise ValueError(f"weight {weight!r} out of range")
         packed |= (round(weight * _FIXED_POINT) + _OFFSET) << (_FIELD_BITS * i)
+    return packed
+
+
+def _pack_all(weights: tuple[dict[str, float], ...]) -> dict[str, int]:
+    """:func:`_pack` for every feature of every class, built one class at a time: each field
+    starts at the offset (a weight of 0) and each class adds its fixed-point weight in place,
+    which gives the same integers (exact arithmetic) in a fraction of the time."""
+    base = _pack([0.0] * len(weights))
+    packed = dict.fromkeys(frozenset().union(*weights), base)
+    for i, class_weights in enumerate(weights):
+        for weight in class_weights.values():
+            if not -_MAX_WEIGHT < weight < _MAX_WEIGHT:  # also refuses NaN
+                raise ValueError(f"weight {weight!r} out of range")
+        shift = _FIELD_BITS * i
+        for feature, weight in class_weights.items():
+            packed[feature] += round(weight * _FIXED_POINT) << shift
     return packed
 
 

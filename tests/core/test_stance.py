@@ -10,12 +10,15 @@ import gzip
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.core.stance import (
     DEFAULT_MODEL_PATH,
     DISCUSSION_KINDS,
     OFFER_KINDS,
     STANCE_KINDS,
+    Linear,
     StanceModel,
     StanceModelError,
 )
@@ -140,3 +143,35 @@ def test_quoted_words_are_kept_apart_from_the_authors_own():
     feats = features('警方提醒：骗子会说"加v12345"。')
     assert "q:cue:contact_route" in feats and "cue:contact_route" not in feats
     assert "q:加" in feats and "加" not in feats
+
+
+weights_of_a_class = st.dictionaries(st.sampled_from("abcdefgh"), st.floats(-50, 50, allow_nan=False), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.tuples(weights_of_a_class, weights_of_a_class, weights_of_a_class),
+       st.lists(st.sampled_from("abcdefghxyz"), unique=True), st.randoms())
+def test_a_linear_score_is_the_weighted_sum_whatever_the_order_of_the_features(weights, features, rng):
+    model = Linear(("p", "q", "r"), {"p": 0.5, "q": -1.0}, dict(zip("pqr", weights)))
+    scale = 1 / len(features) ** 0.5 if features else 0.0
+    expected = [bias + scale * sum(w.get(f, 0.0) for f in features) for bias, w in zip((0.5, -1.0, 0.0), weights)]
+    shuffled = features[:]
+    rng.shuffle(shuffled)
+    assert model.scores(features) == pytest.approx(expected, abs=1e-8)
+    assert model.scores(shuffled) == model.scores(features)  # exact: the same on every worker
+
+
+@pytest.mark.parametrize("weight", [1e12, -1e12])
+def test_a_model_with_a_weight_out_of_range_fails_naming_the_file(tmp_path, weight):
+    data = orjson.loads(gzip.decompress(DEFAULT_MODEL_PATH.read_bytes()))
+    kind = data["kind"]["classes"][0]
+    data["kind"]["weights"][kind]["a-feature"] = weight
+    path = tmp_path / "odd.json"
+    path.write_bytes(orjson.dumps(data))
+    with pytest.raises(StanceModelError, match="odd.json"):
+        StanceModel.from_file(path)
+
+
+def test_a_weight_that_is_not_a_number_is_refused():
+    with pytest.raises(ValueError, match="nan out of range"):
+        Linear(("p",), {}, {"p": {"a": float("nan")}})
