@@ -252,8 +252,8 @@ class Linear:
         self.classes = classes
         self.bias = tuple(float(bias.get(c, 0.0)) for c in classes)
         self.weights = tuple(dict(weights.get(c, {})) for c in classes)
-        self._packed = _pack_all(self.weights)
-        self._nothing = _pack([0.0] * len(classes))
+        self._nothing = _zero_weights(len(classes))  # a feature the model does not know
+        self._packed = _pack(self.weights, self._nothing)
 
     def scores(self, features: Iterable[str], count: int | None = None) -> list[float]:
         """Linear scores per class. ``count`` is the number of features the input has when
@@ -346,22 +346,15 @@ _FIELD_MASK = (1 << _FIELD_BITS) - 1
 _MAX_WEIGHT = 2.0**29
 
 
-def _pack(weights: list[float]) -> int:
-    """One feature's weights for every class, in fixed point, one field per class."""
-    packed = 0
-    for i, weight in enumerate(weights):
-        if not -_MAX_WEIGHT < weight < _MAX_WEIGHT:  # also refuses NaN
-            raise ValueError(f"weight {weight!r} out of range")
-        packed |= (round(weight * _FIXED_POINT) + _OFFSET) << (_FIELD_BITS * i)
-    return packed
+def _zero_weights(classes: int) -> int:
+    """A weight of 0 for every class: each field holds just the offset."""
+    return sum(_OFFSET << (_FIELD_BITS * i) for i in range(classes))
 
 
-def _pack_all(weights: tuple[dict[str, float], ...]) -> dict[str, int]:
-    """:func:`_pack` for every feature of every class, built one class at a time: each field
-    starts at the offset (a weight of 0) and each class adds its fixed-point weight in place,
-    which gives the same integers (exact arithmetic) in a fraction of the time."""
-    base = _pack([0.0] * len(weights))
-    packed = dict.fromkeys(frozenset().union(*weights), base)
+def _pack(weights: tuple[dict[str, float], ...], zero: int) -> dict[str, int]:
+    """Every feature's weights for all classes in one integer, in fixed point, one field per
+    class: each field starts at the offset (``zero``) and each class adds its weight in place."""
+    packed = dict.fromkeys(frozenset().union(*weights), zero)
     for i, class_weights in enumerate(weights):
         for weight in class_weights.values():
             if not -_MAX_WEIGHT < weight < _MAX_WEIGHT:  # also refuses NaN
